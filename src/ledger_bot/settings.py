@@ -1,0 +1,169 @@
+"""Every setting of Ledger Bot, in one table.
+
+Settings are read once, from ``LEDGER_BOT_*`` environment variables (and a ``.env`` file when
+present), validated, and passed down as a value. No other module reads the environment. The
+configuration reference in ``docs/configuration.md`` is generated from this table
+(``ledger-bot config --markdown``) and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ledger_bot.errors import ConfigError
+
+ENV_PREFIX = "LEDGER_BOT_"
+DEFAULT_DB = Path(".ledger-bot") / "knowledge.db"
+
+
+def _secret(description: str) -> Any:
+    return Field(default=None, description=description, json_schema_extra={"secret": True})
+
+
+class Settings(BaseSettings):
+    """Ledger Bot's configuration. Field descriptions are the help texts shown in the docs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # Knowledge base
+    db: Path = Field(
+        default=DEFAULT_DB,
+        description="Path of the SQLite knowledge-base file (created by `ledger-bot index`).",
+    )
+    sources: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="Folders and files the knowledge base is built from, comma-separated.",
+    )
+    source_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the indexed documents; a document's URL is this plus its source path "
+            "unless its front matter sets `url:`."
+        ),
+    )
+    chunk_chars: int = Field(
+        default=1200,
+        ge=200,
+        le=20_000,
+        description="Largest chunk of text, in characters, that is indexed and retrieved as one.",
+    )
+    max_file_bytes: int = Field(
+        default=20_000_000,
+        ge=1_000,
+        description="Files larger than this many bytes are skipped when indexing.",
+    )
+    # Answers
+    search_limit: int = Field(
+        default=5, ge=1, le=100, description="Passages retrieved for each question."
+    )
+    max_question_chars: int = Field(
+        default=4000,
+        ge=50,
+        le=100_000,
+        description="Longest question accepted; longer text is truncated with a note.",
+    )
+    answer_min_support: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of a question's weighted key terms that the best passage must contain for the "
+            "extractive answerer to answer instead of saying it does not know."
+        ),
+    )
+    answer_max_quotes: int = Field(
+        default=3, ge=1, le=10, description="Most passages quoted in an extractive answer."
+    )
+    # Logging
+    log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; a bad value raises ConfigError naming the variable to fix."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{env_name(field)}: {error['msg']} (got {error.get('input')!r})")
+        raise ConfigError("invalid setting: " + "; ".join(problems)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingDoc:
+    name: str
+    default: str
+    help: str
+    secret: bool
+
+
+def settings_table() -> list[SettingDoc]:
+    """Name, default, help and secret flag of every setting, in declaration order."""
+    rows = []
+    for field_name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, tuple):
+            shown = ",".join(str(item) for item in default)
+        elif default is None:
+            shown = ""
+        else:
+            shown = str(default)
+        rows.append(
+            SettingDoc(
+                name=env_name(field_name),
+                default=shown,
+                help=info.description or "",
+                secret=bool(extra.get("secret", False)),
+            )
+        )
+    return rows
+
+
+def render_settings_markdown() -> str:
+    lines = [
+        "# Configuration",
+        "",
+        "Ledger Bot reads its settings once at start from environment variables (or a `.env` file",
+        "in the working directory). This page is generated by `ledger-bot config --markdown`;",
+        "do not edit it by hand.",
+        "",
+        "| Variable | Default | Secret | Description |",
+        "|---|---|---|---|",
+    ]
+    for row in settings_table():
+        default = f"`{row.default}`" if row.default else "(unset)"
+        secret = "yes" if row.secret else ""
+        lines.append(f"| `{row.name}` | {default} | {secret} | {row.help} |")
+    return "\n".join(lines) + "\n"
