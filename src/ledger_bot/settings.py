@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         description="Longest question accepted; longer text is truncated with a note.",
     )
     answer_min_support: float = Field(
-        default=0.5,
+        default=0.33,
         ge=0.0,
         le=1.0,
         description=(

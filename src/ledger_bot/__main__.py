@@ -1,0 +1,3 @@
+from ledger_bot.cli import main
+
+main()

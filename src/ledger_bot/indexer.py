@@ -1,0 +1,171 @@
+"""Incremental indexing: bring the knowledge base in step with folders and files on disk.
+
+Unchanged files are skipped by content hash, changed ones replaced, and files that vanished
+from an indexed folder removed. The whole run is one transaction: a crash, a full disk or an
+interrupt leaves the previous index as it was. A file that cannot be read or parsed is
+reported and keeps its previously indexed version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger_bot.chunking import chunk_document
+from ledger_bot.documents import Document
+from ledger_bot.errors import DocumentError, LedgerBotError
+from ledger_bot.ingest import FoundFile, discover, parse_file
+from ledger_bot.knowledge_base import KnowledgeBaseWriter, SqliteKnowledgeBase
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "warnings": self.warnings,
+            "chunks_written": self.chunks_written,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Progress = Callable[[FoundFile], None]
+
+
+def _read(found: FoundFile, max_bytes: int) -> bytes:
+    try:
+        size = found.path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(f"larger than {max_bytes:,} bytes (LEDGER_BOT_MAX_FILE_BYTES)")
+        return found.path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def _with_hash(document: Document, content_hash: str) -> Document:
+    return Document(
+        source=document.source,
+        title=document.title,
+        sections=document.sections,
+        url=document.url,
+        content_hash=content_hash,
+    )
+
+
+def _index_file(
+    writer: KnowledgeBaseWriter,
+    found: FoundFile,
+    data: bytes,
+    content_hash: str,
+    *,
+    root: str,
+    base_url: str | None,
+    chunk_chars: int,
+    report: IndexReport,
+) -> None:
+    parsed = parse_file(data, found.relpath, base_url=base_url)
+    report.warnings.extend(f"{found.relpath}: {warning}" for warning in parsed.warnings)
+    documents = []
+    for document in parsed.documents:
+        owner = writer.source_owner(document.source)
+        if owner is not None and owner != (root, found.relpath):
+            raise DocumentError(
+                f"source id {document.source!r} is already indexed from {owner[0]}/{owner[1]}"
+            )
+        chunks = chunk_document(document, chunk_chars)
+        documents.append((_with_hash(document, content_hash), chunks))
+        report.chunks_written += len(chunks)
+    writer.replace_file(root, found.relpath, content_hash, len(data), documents)
+
+
+def _removal_scopes(paths: Sequence[Path]) -> dict[str, set[str] | None]:
+    """Where vanished files may be removed: a whole folder given, or just a file given.
+
+    A path that does not exist (an unmounted volume, a typo) removes nothing.
+    """
+    scopes: dict[str, set[str] | None] = {}
+    for path in paths:
+        if path.is_dir():
+            scopes[str(path.resolve())] = None
+        elif path.is_file():
+            scope = scopes.setdefault(str(path.resolve().parent), set())
+            if scope is not None:
+                scope.add(path.resolve().name)
+    return scopes
+
+
+def index_paths(
+    kb: SqliteKnowledgeBase,
+    paths: Sequence[Path],
+    *,
+    base_url: str | None = None,
+    chunk_chars: int = 1200,
+    max_file_bytes: int = 20_000_000,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index ``paths`` (folders and files) into ``kb`` incrementally, in one transaction."""
+    started = time.perf_counter()
+    report = IndexReport()
+    found_files, skipped = discover(paths)
+    report.failed.extend(Failure(item.path, item.reason) for item in skipped)
+    scopes = _removal_scopes(paths)
+    roots = sorted(set(scopes) | {str(found.root) for found in found_files})
+    known = {root: kb.file_hashes(root) for root in roots}
+    seen: set[tuple[str, str]] = set()
+
+    with kb.writer() as writer:
+        for found in found_files:
+            root = str(found.root)
+            seen.add((root, found.relpath))
+            try:
+                data = _read(found, max_file_bytes)
+                content_hash = hashlib.sha256(data).hexdigest()
+                previous = known[root].get(found.relpath)
+                if previous == content_hash:
+                    report.unchanged.append(found.relpath)
+                else:
+                    _index_file(
+                        writer,
+                        found,
+                        data,
+                        content_hash,
+                        root=root,
+                        base_url=base_url,
+                        chunk_chars=chunk_chars,
+                        report=report,
+                    )
+                    (report.added if previous is None else report.updated).append(found.relpath)
+            except LedgerBotError as exc:
+                report.failed.append(Failure(found.relpath, str(exc)))
+            if progress is not None:
+                progress(found)
+        for root, scope in scopes.items():
+            for relpath in sorted(known[root]):
+                if (root, relpath) not in seen and (scope is None or relpath in scope):
+                    writer.remove_file(root, relpath)
+                    report.removed.append(relpath)
+        writer.mark_indexed()
+    report.seconds = time.perf_counter() - started
+    return report

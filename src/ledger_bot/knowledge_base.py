@@ -1,0 +1,415 @@
+"""The knowledge base: one SQLite file holding documents, chunks and an FTS5 BM25 index.
+
+Reads may run from many threads at once (each thread gets its own read-only connection, WAL
+mode lets them read while a writer works); writes go through :meth:`SqliteKnowledgeBase.writer`,
+one transaction per indexing run, so readers keep the previous state until it commits.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from ledger_bot.documents import Chunk, Document, SearchHit
+from ledger_bot.errors import KnowledgeBaseError
+from ledger_bot.terms import analyze
+
+# Column weights of bm25(): a match in a title or heading says more than one in the body.
+BM25_WEIGHTS = (2.0, 1.5, 1.0)
+
+
+def _execute_script(db: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated statements inside the caller's transaction (executescript commits)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_create_tables(db: sqlite3.Connection) -> None:
+    _execute_script(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (
+            root TEXT NOT NULL,
+            relpath TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            indexed_at TEXT NOT NULL,
+            PRIMARY KEY (root, relpath)
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL UNIQUE,
+            root TEXT NOT NULL,
+            relpath TEXT NOT NULL,
+            title TEXT NOT NULL,
+            url TEXT,
+            text TEXT NOT NULL,
+            FOREIGN KEY (root, relpath) REFERENCES files (root, relpath) ON DELETE CASCADE
+        );
+        CREATE INDEX documents_file ON documents (root, relpath);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            heading TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_document ON chunks (document_id);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5 (
+            title, heading, body, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+        );
+        CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab (chunks_fts, 'row');
+        """,
+    )
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    db.execute(
+        "INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",)
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_create_tables,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseStats:
+    documents: int
+    chunks: int
+    last_indexed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    source: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    source: str
+    title: str
+    url: str | None
+    text: str
+
+
+class Retriever(Protocol):
+    """What answerers need from a knowledge base."""
+
+    def search(
+        self, query: str, limit: int = 5, source_prefix: str | None = None
+    ) -> list[SearchHit]: ...
+
+    def term_weights(self, terms: Sequence[str]) -> dict[str, float]: ...
+
+
+def build_match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of ``terms``; each is quoted, so no FTS5 syntax leaks in."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _prefix_upper_bound(prefix: str) -> str:
+    return prefix + "\U0010ffff"
+
+
+class SqliteKnowledgeBase:
+    """The embedded knowledge base in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._idf_cache: dict[str, float] = {}
+        self._idf_generation = -1
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> SqliteKnowledgeBase:
+        """Open the knowledge base at ``path``; with ``create``, make it when it is missing.
+
+        Raises KnowledgeBaseError with the next step when the file is missing or not ours.
+        """
+        if not path.exists() and not create:
+            raise KnowledgeBaseError(
+                f"no knowledge base at {path}: build one with `ledger-bot index PATH --db {path}`"
+            )
+        if path.is_dir():
+            raise KnowledgeBaseError(f"{path} is a folder; --db needs a file path")
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise KnowledgeBaseError(f"cannot create {path.parent}: {exc.strerror}") from None
+        kb = cls(path)
+        kb._migrate()
+        return kb
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error as exc:
+            raise KnowledgeBaseError(f"cannot open knowledge base {self.path}: {exc}") from None
+        return db
+
+    def _migrate(self) -> None:
+        db = self._connect()
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise KnowledgeBaseError(
+                    f"{self.path} was written by a newer Ledger Bot (schema {version}); upgrade"
+                )
+            if version < SCHEMA_VERSION:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("BEGIN IMMEDIATE")
+                for migration in MIGRATIONS[version:]:
+                    migration(db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            db.execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(
+                f"{self.path} is not a readable Ledger Bot knowledge base ({exc}); "
+                "move it away and re-run `ledger-bot index`"
+            ) from None
+        finally:
+            db.close()
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            db.execute("PRAGMA query_only = ON")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            cursor = self._reader.execute(sql, params)
+            return cursor.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(f"cannot read knowledge base {self.path}: {exc}") from None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def search(
+        self, query: str, limit: int = 5, source_prefix: str | None = None
+    ) -> list[SearchHit]:
+        """The chunks that best match ``query`` by BM25, best first."""
+        terms = list(dict.fromkeys(analyze(query)))
+        if not terms or limit < 1:
+            return []
+        match = build_match_expression(terms)
+        columns = "c.id, d.source, d.title, d.url, c.heading, c.text, c.ordinal, f.rank"
+        if source_prefix:
+            rows = self._read(
+                f"SELECT {columns} FROM chunks_fts f"  # noqa: S608 - only placeholders are interpolated
+                " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
+                " WHERE chunks_fts MATCH ? AND d.source >= ? AND d.source < ?"
+                " ORDER BY f.rank LIMIT ?",
+                (match, source_prefix, _prefix_upper_bound(source_prefix), limit),
+            )
+        else:
+            rows = self._read(
+                f"SELECT {columns} FROM"  # noqa: S608 - only placeholders are interpolated
+                " (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?"
+                "  ORDER BY rank LIMIT ?) f"
+                " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
+                " ORDER BY f.rank",
+                (match, limit),
+            )
+        return [
+            SearchHit(
+                source=row[1],
+                title=row[2],
+                url=row[3],
+                heading=row[4],
+                text=row[5],
+                ordinal=row[6],
+                score=-row[7],
+                chunk_id=row[0],
+            )
+            for row in rows
+        ]
+
+    def search_documents(
+        self, query: str, limit: int = 10, source_prefix: str | None = None
+    ) -> list[SearchHit]:
+        """Like :meth:`search`, but at most one hit (the best chunk) per source."""
+        best: dict[str, SearchHit] = {}
+        want = limit * 3
+        while True:
+            hits = self.search(query, want, source_prefix)
+            best = {}
+            for hit in hits:
+                best.setdefault(hit.source, hit)
+            if len(best) >= limit or len(hits) < want:
+                return list(best.values())[:limit]
+            want *= 2
+
+    def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each index term (a term no chunk holds weighs most)."""
+        generation = self._generation()
+        if generation != self._idf_generation:
+            self._idf_cache = {}
+            self._idf_generation = generation
+        missing = [term for term in dict.fromkeys(terms) if term not in self._idf_cache]
+        if missing:
+            total = max(self.stats().chunks, 1)
+            placeholders = ",".join("?" * len(missing))
+            rows = self._read(
+                f"SELECT term, doc FROM chunks_vocab WHERE term IN ({placeholders})",  # noqa: S608
+                missing,
+            )
+            found: dict[str, int] = {row[0]: row[1] for row in rows}
+            for term in missing:
+                frequency = found.get(term, 0)
+                self._idf_cache[term] = math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+        return {term: self._idf_cache[term] for term in terms}
+
+    def _generation(self) -> int:
+        """Changes whenever an indexing run commits (SQLite's data_version for this reader)."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
+    def stats(self) -> KnowledgeBaseStats:
+        documents, chunks = self._read(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)"
+        )[0]
+        rows = self._read("SELECT value FROM meta WHERE key = 'last_indexed_at'")
+        last = rows[0][0] if rows else None
+        return KnowledgeBaseStats(
+            documents=documents,
+            chunks=chunks,
+            last_indexed_at=datetime.fromisoformat(last) if last else None,
+        )
+
+    def get_document(self, source: str) -> StoredDocument | None:
+        rows = self._read(
+            "SELECT source, title, url, text FROM documents WHERE source = ?", (source,)
+        )
+        return StoredDocument(*rows[0]) if rows else None
+
+    def list_sources(
+        self, prefix: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[SourceInfo]:
+        """Sources in id order, optionally under ``prefix`` and strictly after ``after``."""
+        low = max(prefix or "", after or "")
+        high = _prefix_upper_bound(prefix) if prefix else "\U0010ffff"
+        op = ">" if after is not None and after >= (prefix or "") else ">="
+        rows = self._read(
+            f"SELECT source, title, url FROM documents WHERE source {op} ? AND source < ?"  # noqa: S608 - only placeholders are interpolated
+            " ORDER BY source LIMIT ?",
+            (low, high, limit),
+        )
+        return [SourceInfo(*row) for row in rows]
+
+    def file_hashes(self, root: str) -> dict[str, str]:
+        rows = self._read("SELECT relpath, content_hash FROM files WHERE root = ?", (root,))
+        return {row[0]: row[1] for row in rows}
+
+    # -- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[KnowledgeBaseWriter]:
+        """One write transaction: everything inside commits together or not at all."""
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield KnowledgeBaseWriter(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(f"cannot write knowledge base {self.path}: {exc}") from None
+        finally:
+            db.close()
+
+
+class KnowledgeBaseWriter:
+    """Write operations inside one transaction (see :meth:`SqliteKnowledgeBase.writer`)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def source_owner(self, source: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT root, relpath FROM documents WHERE source = ?", (source,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def remove_file(self, root: str, relpath: str) -> None:
+        self._db.execute(
+            "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c"
+            " JOIN documents d ON d.id = c.document_id WHERE d.root = ? AND d.relpath = ?)",
+            (root, relpath),
+        )
+        self._db.execute("DELETE FROM files WHERE root = ? AND relpath = ?", (root, relpath))
+
+    def replace_file(
+        self,
+        root: str,
+        relpath: str,
+        content_hash: str,
+        size: int,
+        documents: Sequence[tuple[Document, Sequence[Chunk]]],
+    ) -> None:
+        """Store one file's documents and chunks in place of what it held before."""
+        self.remove_file(root, relpath)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._db.execute(
+            "INSERT INTO files (root, relpath, content_hash, size, indexed_at) VALUES (?,?,?,?,?)",
+            (root, relpath, content_hash, size, now),
+        )
+        for document, chunks in documents:
+            cursor = self._db.execute(
+                "INSERT INTO documents (source, root, relpath, title, url, text)"
+                " VALUES (?,?,?,?,?,?)",
+                (document.source, root, relpath, document.title, document.url, document.text),
+            )
+            document_id = cursor.lastrowid
+            title_terms = " ".join(analyze(document.title))
+            for chunk in chunks:
+                chunk_cursor = self._db.execute(
+                    "INSERT INTO chunks (document_id, ordinal, heading, text) VALUES (?,?,?,?)",
+                    (document_id, chunk.ordinal, chunk.heading, chunk.text),
+                )
+                self._db.execute(
+                    "INSERT INTO chunks_fts (rowid, title, heading, body) VALUES (?,?,?,?)",
+                    (
+                        chunk_cursor.lastrowid,
+                        title_terms,
+                        " ".join(analyze(chunk.heading)),
+                        " ".join(analyze(chunk.text)),
+                    ),
+                )
+
+    def mark_indexed(self) -> None:
+        """Record that an indexing run finished, even when nothing changed."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_indexed_at', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (now,),
+        )

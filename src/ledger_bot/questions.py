@@ -1,0 +1,36 @@
+"""Cleaning up a question before it is searched: control characters, length, emptiness."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ledger_bot import messages
+from ledger_bot.errors import InvalidQuestion
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"[ \t]+")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedQuestion:
+    text: str
+    notes: tuple[str, ...] = ()
+
+
+def prepare_question(raw: str, max_chars: int) -> PreparedQuestion:
+    """The searchable form of ``raw``: printable, trimmed, at most ``max_chars`` long.
+
+    Raises InvalidQuestion when nothing searchable is left.
+    """
+    text = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text.replace("\r\n", "\n")))
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestion(messages.EMPTY_QUESTION)
+    notes: list[str] = []
+    if len(text) > max_chars:
+        text = text[:max_chars].rstrip()
+        notes.append(messages.QUESTION_TRUNCATED.format(limit=max_chars))
+    return PreparedQuestion(text=text, notes=tuple(notes))

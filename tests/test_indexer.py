@@ -1,0 +1,128 @@
+from pathlib import Path
+
+import pytest
+
+from ledger_bot.indexer import index_paths
+from ledger_bot.knowledge_base import SqliteKnowledgeBase
+from tests.conftest import write
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> SqliteKnowledgeBase:
+    return SqliteKnowledgeBase.open(tmp_path / "kb.db", create=True)
+
+
+def sources(kb: SqliteKnowledgeBase) -> list[str]:
+    return [s.source for s in kb.list_sources()]
+
+
+def test_first_run_adds_every_file(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "# A\n\nalpha")
+    write(docs, "sub/b.txt", "bravo")
+    report = index_paths(kb, [docs])
+    assert (sorted(report.added), report.failed) == (["a.md", "sub/b.txt"], [])
+
+
+def test_unchanged_files_are_skipped(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "# A\n\nalpha")
+    index_paths(kb, [docs])
+    report = index_paths(kb, [docs])
+    assert (report.unchanged, report.added, report.chunks_written) == (["a.md"], [], 0)
+
+
+def test_changed_file_is_replaced(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    path = write(docs, "a.md", "# A\n\nalpha")
+    index_paths(kb, [docs])
+    path.write_text("# A\n\nbravo")
+    report = index_paths(kb, [docs])
+    assert report.updated == ["a.md"]
+    assert (kb.search("alpha"), [h.source for h in kb.search("bravo")]) == ([], ["a.md"])
+
+
+def test_deleted_file_is_removed(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "alpha")
+    gone = write(docs, "b.md", "bravo")
+    index_paths(kb, [docs])
+    gone.unlink()
+    report = index_paths(kb, [docs])
+    assert (report.removed, sources(kb), kb.search("bravo")) == (["b.md"], ["a.md"], [])
+
+
+def test_file_that_turns_bad_keeps_its_previous_version(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    path = write(docs, "a.md", "alpha")
+    index_paths(kb, [docs])
+    path.write_bytes(b"\xff\xfe broken \xff")
+    report = index_paths(kb, [docs])
+    assert [f.path for f in report.failed] == ["a.md"]
+    assert [h.source for h in kb.search("alpha")] == ["a.md"]
+
+
+def test_failure_names_the_reason(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    (docs / "blob.txt").write_bytes(b"\x00\x01\x02binary")
+    report = index_paths(kb, [docs])
+    assert [(f.path, f.reason) for f in report.failed] == [("blob.txt", "looks like a binary file")]
+
+
+def test_missing_folder_removes_nothing(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "alpha")
+    index_paths(kb, [docs])
+    moved = docs.rename(docs.parent / "elsewhere")
+    report = index_paths(kb, [docs])
+    assert (report.removed, sources(kb), len(report.failed)) == ([], ["a.md"], 1)
+    assert moved.exists()
+
+
+def test_indexing_one_file_leaves_its_siblings(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "alpha")
+    write(docs, "b.md", "bravo")
+    index_paths(kb, [docs])
+    report = index_paths(kb, [docs / "a.md"])
+    assert (report.unchanged, report.removed, sources(kb)) == (["a.md"], [], ["a.md", "b.md"])
+
+
+def test_interrupted_run_leaves_the_previous_index(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "alpha")
+    index_paths(kb, [docs])
+    write(docs, "a.md", "bravo")
+    write(docs, "b.md", "charlie")
+
+    def crash(_: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        index_paths(kb, [docs], progress=crash)
+    assert (sources(kb), [h.source for h in kb.search("alpha")]) == (["a.md"], ["a.md"])
+
+
+def test_same_source_from_two_roots_fails_the_second(
+    kb: SqliteKnowledgeBase, tmp_path: Path
+) -> None:
+    write(tmp_path / "one", "a.md", "alpha")
+    write(tmp_path / "two", "a.md", "bravo")
+    index_paths(kb, [tmp_path / "one"])
+    report = index_paths(kb, [tmp_path / "two"])
+    assert [f.path for f in report.failed] == ["a.md"]
+    assert "already indexed from" in report.failed[0].reason
+
+
+def test_base_url_gives_each_document_a_url(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "guides/a.md", "alpha")
+    index_paths(kb, [docs], base_url="https://git.example/docs/")
+    assert kb.list_sources()[0].url == "https://git.example/docs/guides/a.md"
+
+
+def test_malformed_json_lines_line_is_skipped_with_its_number(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    write(docs, "c.jsonl", '{"_id": "1", "text": "alpha"}\n{oops\n{"_id": "2", "text": "bravo"}\n')
+    report = index_paths(kb, [docs])
+    assert sources(kb) == ["1", "2"]
+    assert len(report.warnings) == 1 and "line 2" in report.warnings[0]
+
+
+def test_file_over_the_size_limit_is_skipped(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "big.txt", "word " * 1000)
+    report = index_paths(kb, [docs], max_file_bytes=1000)
+    assert "LEDGER_BOT_MAX_FILE_BYTES" in report.failed[0].reason

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+from ledger_bot.errors import ConfigError
+from ledger_bot.settings import Settings, load_settings, settings_table
+
+
+def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEDGER_BOT_DB", raising=False)
+    assert load_settings().db == Path(".ledger-bot/knowledge.db")
+
+
+def test_sources_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_BOT_SOURCES", "docs, runbooks ,")
+    assert load_settings().sources == (Path("docs"), Path("runbooks"))
+
+
+def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_BOT_CHUNK_CHARS", "10")
+    with pytest.raises(ConfigError, match="LEDGER_BOT_CHUNK_CHARS: Input should be greater"):
+        load_settings()
+
+
+def test_unknown_log_level_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_BOT_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigError, match="LEDGER_BOT_LOG_LEVEL: Value error, must be one of"):
+        load_settings()
+
+
+def test_explicit_override_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_BOT_DB", "env.db")
+    assert load_settings(db=Path("flag.db")).db == Path("flag.db")
+
+
+def test_every_setting_has_help_text() -> None:
+    assert all(row.help for row in settings_table())
+
+
+def test_table_covers_every_field() -> None:
+    names = {row.name for row in settings_table()}
+    assert names == {f"LEDGER_BOT_{field.upper()}" for field in Settings.model_fields}
