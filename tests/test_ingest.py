@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
 
 from ledger_bot.documents import Document, Section
-from ledger_bot.errors import DocumentError
+from ledger_bot.errors import DocumentError, MissingExtra
 from ledger_bot.ingest import SUPPORTED_SUFFIXES, FoundFile, SkippedPath, discover, parse_file
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -496,6 +497,18 @@ def test_password_protected_pdf_is_a_document_error() -> None:
 def test_pdf_without_text_is_reported_as_scanned() -> None:
     with pytest.raises(DocumentError, match=r"^no extractable text \(scanned PDF\?\)$"):
         parse_file(make_pdf(["", ""]), "scan.pdf")
+
+
+def test_pdf_without_pypdf_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pypdf", None)  # makes `import pypdf` fail
+    with pytest.raises(MissingExtra, match=r"pip install 'ledger-bot\[pdf\]'"):
+        parse_file(make_pdf(["Text."]), "p.pdf")
+
+
+def test_rst_without_docutils_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "docutils.core", None)  # makes the import fail
+    with pytest.raises(MissingExtra, match=r"pip install 'ledger-bot\[rst\]'"):
+        parse_file(b"Text\n", "a.rst")
 
 
 # --- JSON Lines -----------------------------------------------------------------------------

@@ -12,18 +12,22 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ledger_bot import __version__, messages
+from ledger_bot import __version__
 from ledger_bot.documents import Answer
 from ledger_bot.errors import LedgerBotError
 from ledger_bot.evaluation import load_items, render_report, run_eval
 from ledger_bot.indexer import IndexReport, index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
+from ledger_bot.rendering import render_answer_text
 from ledger_bot.service import build_service
 from ledger_bot.settings import Settings, load_settings, render_settings_markdown, settings_table
+
+if TYPE_CHECKING:
+    from ledger_bot.state import FeedbackRecord, QuestionRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -198,17 +202,6 @@ def search(
 # -- ask -----------------------------------------------------------------------------------
 
 
-def render_answer_text(answer: Answer, notes: tuple[str, ...] = ()) -> str:
-    lines = [*notes, answer.text] if notes else [answer.text]
-    if answer.citations:
-        lines.append("")
-        lines.append(messages.SOURCES_HEADING)
-        for number, citation in enumerate(answer.citations, start=1):
-            where = citation.url or citation.source
-            lines.append(f"[{number}] {citation.title} — {where}")
-    return "\n".join(lines)
-
-
 @main.command()
 @click.argument("question")
 @db_option
@@ -272,3 +265,70 @@ def evaluate(question_set: Path, db: Path | None, show_items: bool, as_json: boo
         click.echo(json.dumps({"counts": report.counts(), "metrics": report.metrics()}))
     else:
         click.echo(render_report(report, show_items=show_items))
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+@main.command()
+@db_option
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="HTTP port [$LEDGER_BOT_PORT]."
+)
+@click.option(
+    "--console/--no-console",
+    default=True,
+    help="Chat in this terminal (or answer questions piped to standard input).",
+)
+@reports_errors
+def serve(db: Path | None, port: int | None, console: bool) -> None:
+    """Run the bot: chat adapters, /health, /ready and /metrics, and the knowledge sync.
+
+    Without Slack credentials the console adapter answers here: a chat on a terminal, or one
+    JSON answer per line of standard input when it is piped. SIGTERM stops taking questions,
+    lets those in flight finish within LEDGER_BOT_SHUTDOWN_GRACE seconds, and exits 0.
+    """
+    from ledger_bot.logs import configure_logging
+    from ledger_bot.server import serve as run_server
+
+    settings = _settings(db=db, port=port)
+    configure_logging(settings.log_level, settings.log_format, stream=sys.stderr)
+    sys.exit(asyncio.run(run_server(settings, console=console)))
+
+
+# -- stats ---------------------------------------------------------------------------------
+
+
+@main.command()
+@db_option
+@click.option("--since", default="7d", show_default=True, help="Window: 7d, 24h, 30m or a date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@reports_errors
+def stats(db: Path | None, since: str, as_json: bool) -> None:
+    """Success metrics from the question log: volume, answered rate, feedback, latency, gaps."""
+    from ledger_bot.secret_files import Secret
+    from ledger_bot.service import state_sqlite_path
+    from ledger_bot.state import build_state_store
+    from ledger_bot.stats import compute_stats, parse_since, render_stats
+
+    settings = _settings(db=db)
+    try:
+        start = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    url = Secret("LEDGER_BOT_STATE_URL", settings.state_url, settings.state_url_file).get()
+
+    async def collect() -> tuple[list[QuestionRecord], list[FeedbackRecord]]:
+        store = build_state_store(url, state_sqlite_path(settings))
+        await store.open()
+        try:
+            return await store.questions_since(start), await store.feedback_since(start)
+        finally:
+            await store.close()
+
+    questions, feedback = asyncio.run(collect())
+    figures = compute_stats(questions, feedback, start)
+    if as_json:
+        click.echo(json.dumps(figures.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_stats(figures))

@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger_bot.chunking import chunk_document
@@ -127,15 +128,17 @@ def index_paths(
 ) -> IndexReport:
     """Index ``paths`` (folders and files) into ``kb`` incrementally, in one transaction."""
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     report = IndexReport()
     found_files, skipped = discover(paths)
     report.failed.extend(Failure(item.path, item.reason) for item in skipped)
     scopes = _removal_scopes(paths)
     roots = sorted(set(scopes) | {str(found.root) for found in found_files})
-    known = {root: kb.file_hashes(root) for root in roots}
     seen: set[tuple[str, str]] = set()
 
     with kb.writer() as writer:
+        # Read inside the write transaction, so a concurrent indexer cannot make it stale.
+        known = {root: writer.file_hashes(root) for root in roots}
         for found in found_files:
             root = str(found.root)
             seen.add((root, found.relpath))
@@ -166,6 +169,6 @@ def index_paths(
                 if (root, relpath) not in seen and (scope is None or relpath in scope):
                     writer.remove_file(root, relpath)
                     report.removed.append(relpath)
-        writer.mark_indexed()
+        writer.mark_indexed(started_at)
     report.seconds = time.perf_counter() - started
     return report

@@ -405,9 +405,15 @@ class KnowledgeBaseWriter:
                     ),
                 )
 
-    def mark_indexed(self) -> None:
-        """Record that an indexing run finished, even when nothing changed."""
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+    def file_hashes(self, root: str) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT relpath, content_hash FROM files WHERE root = ?", (root,)
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def mark_indexed(self, at: datetime) -> None:
+        """Record when the indexing run that read the files started, even if nothing changed."""
+        now = at.isoformat(timespec="microseconds")
         self._db.execute(
             "INSERT INTO meta (key, value) VALUES ('last_indexed_at', ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -11,6 +11,8 @@ from ledger_bot.errors import InvalidQuestion
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t]+")
+# Slack mentions of people, groups and channels, and broadcast mentions such as <!here>.
+_MENTIONS = re.compile(r"<[@!#][^>\s]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ def prepare_question(raw: str, max_chars: int) -> PreparedQuestion:
     text = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text.replace("\r\n", "\n")))
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
-    if not any(ch.isalnum() for ch in text):
+    if not any(ch.isalnum() for ch in _MENTIONS.sub(" ", text)):
         raise InvalidQuestion(messages.EMPTY_QUESTION)
     notes: list[str] = []
     if len(text) > max_chars:

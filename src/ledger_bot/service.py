@@ -8,16 +8,30 @@ results into their output; they make no decisions of their own.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
 
+from ledger_bot import messages
 from ledger_bot.answering.base import Answerer
 from ledger_bot.answering.extractive import ExtractiveAnswerer
 from ledger_bot.documents import Answer, SearchHit
+from ledger_bot.errors import InvalidQuestion
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
+from ledger_bot.logs import request_context
+from ledger_bot.metrics import Metrics
 from ledger_bot.questions import prepare_question
+from ledger_bot.rate_limit import RateLimiter
+from ledger_bot.redaction import redact
 from ledger_bot.settings import Settings
+from ledger_bot.state import QuestionRecord, StateStore, build_state_store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Answers weigh whole documents: several passages are retrieved for each one cited.
 PASSAGES_PER_LIMIT = 4
@@ -36,13 +50,57 @@ class AnswerResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class QuestionRequest:
+    """A question as an adapter received it."""
+
+    text: str
+    user: str
+    channel: str
+    surface: str
+    history: tuple[str, ...] = ()
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionOutcome:
+    """What became of a question: an answer, or the message to show instead.
+
+    ``outcome`` is one of answered, not_found, rejected, rate_limited, error. ``message`` is
+    the text to show the asker when there is no answer (a rejection, a rate-limit notice, an
+    apology); ``notes`` are lines to show above an answer (e.g. that the question was cut).
+    """
+
+    outcome: str
+    request_id: str
+    answer: Answer | None = None
+    message: str = ""
+    notes: tuple[str, ...] = ()
+    question_id: int | None = None
+    retry_after: float = 0.0
+    seconds: float = 0.0
+
+
 class LedgerBotService:
     def __init__(
-        self, settings: Settings, knowledge_base: SqliteKnowledgeBase, answerer: Answerer
+        self,
+        settings: Settings,
+        knowledge_base: SqliteKnowledgeBase,
+        answerer: Answerer,
+        *,
+        state: StateStore | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.knowledge_base = knowledge_base
         self.answerer = answerer
+        self.state = state
+        self.metrics = metrics or Metrics()
+        self.limiter = RateLimiter(state, settings) if state is not None else None
+        self.accepting = True
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def search(
         self, query: str, limit: int | None = None, source_prefix: str | None = None
@@ -80,7 +138,169 @@ class LedgerBotService:
             answer_seconds=time.perf_counter() - retrieved,
         )
 
-    def close(self) -> None:
+    async def handle(self, request: QuestionRequest) -> QuestionOutcome:
+        """The whole life of one question from any surface: validation, redaction, rate
+        limits, answering, the question log and metrics. Never raises for a bad question or
+        a failing backend: the outcome says what to tell the asker."""
+        self._active += 1
+        self._idle.clear()
+        try:
+            with request_context() as request_id:
+                return await self._handle(request, request_id)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def _handle(self, request: QuestionRequest, request_id: str) -> QuestionOutcome:
+        started = time.perf_counter()
+        metrics = self.metrics
+        surface = request.surface
+
+        def finish(outcome: QuestionOutcome) -> QuestionOutcome:
+            metrics.questions_total.labels(surface=surface, outcome=outcome.outcome).inc()
+            log.info(
+                "question %s",
+                outcome.outcome,
+                extra={
+                    "surface": surface,
+                    "outcome": outcome.outcome,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user": request.user,
+                    "channel": request.channel,
+                },
+            )
+            return outcome
+
+        if not self.accepting:
+            return finish(QuestionOutcome("rejected", request_id, message=messages.SHUTTING_DOWN))
+        try:
+            prepared = prepare_question(request.text, self.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            return finish(QuestionOutcome("rejected", request_id, message=str(exc)))
+        question = redact(prepared.text)
+        if self.limiter is not None:
+            decision = await self._guard(
+                "take_token", self.limiter.check(request.user, request.channel)
+            )
+            if decision is not None and not decision.allowed:
+                wait = messages.format_wait(decision.retry_after)
+                await self._log_question(request, question, request_id, "rate_limited")
+                return finish(
+                    QuestionOutcome(
+                        "rate_limited",
+                        request_id,
+                        message=messages.RATE_LIMITED[decision.limit].format(wait=wait),
+                        retry_after=decision.retry_after,
+                    )
+                )
+        question_id = await self._log_question(request, question, request_id, "pending")
+        metrics.questions_in_flight.inc()
+        try:
+            result = await asyncio.wait_for(
+                self.ask(question, tuple(redact(turn) for turn in request.history)),
+                timeout=self.settings.answer_timeout,
+            )
+        except Exception as exc:
+            log.exception("answering failed", extra={"error": type(exc).__name__})
+            seconds = time.perf_counter() - started
+            await self._update_question(
+                question_id, outcome="error", latency_ms=seconds * 1000, error=type(exc).__name__
+            )
+            return finish(
+                QuestionOutcome(
+                    "error", request_id, message=messages.ANSWER_FAILED, question_id=question_id
+                )
+            )
+        finally:
+            metrics.questions_in_flight.dec()
+        seconds = time.perf_counter() - started
+        answer = result.answer
+        outcome = "answered" if answer.answered else "not_found"
+        metrics.retrieval_duration_seconds.observe(result.retrieval_seconds)
+        metrics.answer_duration_seconds.labels(mode=answer.mode).observe(seconds)
+        await self._update_question(
+            question_id,
+            outcome=outcome,
+            latency_ms=seconds * 1000,
+            sources=tuple(c.source for c in answer.citations),
+            mode=answer.mode,
+            answer_text=answer.text,
+        )
+        return finish(
+            QuestionOutcome(
+                outcome,
+                request_id,
+                answer=answer,
+                notes=prepared.notes + result.notes,
+                question_id=question_id,
+                seconds=seconds,
+            )
+        )
+
+    async def _guard(self, operation: str, call: Awaitable[T]) -> T | None:
+        """Run a state-store call; a failure is logged and counted, never fatal to a question."""
+        try:
+            return await call
+        except Exception:
+            self.metrics.state_store_errors_total.labels(operation=operation).inc()
+            log.exception("state store %s failed", operation)
+            return None
+
+    async def _log_question(
+        self, request: QuestionRequest, question: str, request_id: str, outcome: str
+    ) -> int | None:
+        if self.state is None:
+            return None
+        record = QuestionRecord(
+            id=None,
+            asked_at=datetime.now(UTC),
+            question=question,
+            user=request.user,
+            channel=request.channel,
+            surface=request.surface,
+            outcome=outcome,
+            latency_ms=None,
+            sources=(),
+            mode="",
+            request_id=request_id,
+            thread_ts=request.thread_ts,
+        )
+        return await self._guard("record_question", self.state.record_question(record))
+
+    async def _update_question(self, question_id: int | None, **fields: Any) -> None:
+        if self.state is not None and question_id is not None:
+            await self._guard("update_question", self.state.update_question(question_id, **fields))
+
+    async def record_feedback(self, question_id: int, user: str, value: str) -> None:
+        """Store a 👍/👎 vote on an answer and count it."""
+        if self.state is not None:
+            await self.state.record_feedback(question_id, user, value)
+        self.metrics.feedback_total.labels(value=value).inc()
+
+    async def drain(self, grace: float) -> int:
+        """Stop taking questions and wait up to ``grace`` seconds for those in flight.
+
+        Returns how many were still running when the grace period ended."""
+        self.accepting = False
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return self._active
+        return 0
+
+    def refresh_knowledge_metrics(self) -> None:
+        stats = self.knowledge_base.stats()
+        self.metrics.knowledge_base_documents.set(stats.documents)
+        self.metrics.knowledge_base_chunks.set(stats.chunks)
+        if stats.last_indexed_at is not None:
+            self.metrics.knowledge_base_last_index_timestamp_seconds.set(
+                stats.last_indexed_at.timestamp()
+            )
+
+    async def close(self) -> None:
+        if self.state is not None:
+            await self.state.close()
         self.knowledge_base.close()
 
 
@@ -93,6 +313,24 @@ def build_answerer(settings: Settings, knowledge_base: SqliteKnowledgeBase) -> A
 
 
 def build_service(settings: Settings) -> LedgerBotService:
-    """The service described by ``settings``; raises KnowledgeBaseError when there is no index."""
+    """The stateless service of one-shot commands (``ask``, ``search``): no question log, no
+    rate limits. Raises KnowledgeBaseError when there is no index."""
     knowledge_base = SqliteKnowledgeBase.open(settings.db)
     return LedgerBotService(settings, knowledge_base, build_answerer(settings, knowledge_base))
+
+
+def state_sqlite_path(settings: Settings) -> Path:
+    """Where the single-replica state lives when no LEDGER_BOT_STATE_URL is set."""
+    return settings.db.with_name("state.db")
+
+
+async def open_service(
+    settings: Settings, *, state_url: str | None = None, create_kb: bool = False
+) -> LedgerBotService:
+    """The full service of ``serve``: knowledge base, answerer, opened shared state, metrics."""
+    knowledge_base = SqliteKnowledgeBase.open(settings.db, create=create_kb)
+    state = build_state_store(state_url, state_sqlite_path(settings))
+    await state.open()
+    return LedgerBotService(
+        settings, knowledge_base, build_answerer(settings, knowledge_base), state=state
+    )

@@ -85,14 +85,89 @@ class Settings(BaseSettings):
     answer_max_quotes: int = Field(
         default=3, ge=1, le=10, description="Most passages quoted in an extractive answer."
     )
+    # Serving
+    host: str = Field(default="0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104
+    port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of the HTTP server (health, metrics)."
+    )
+    sync_interval: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds between full re-syncs of LEDGER_BOT_SOURCES by `serve` (0: never).",
+    )
+    sync_poll: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between checks of LEDGER_BOT_SOURCES for changed files (0: never).",
+    )
+    shutdown_grace: float = Field(
+        default=20.0,
+        ge=0,
+        description="Seconds `serve` waits for questions in flight after SIGTERM before exiting.",
+    )
+    answer_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds after which a question is answered with an error."
+    )
+    # Shared state
+    state_url: str | None = Field(
+        default=None,
+        description=(
+            "Shared state for several replicas: a `postgresql://` URL. Unset: a SQLite file "
+            "next to the knowledge base (one replica only)."
+        ),
+        json_schema_extra={"secret": True},
+    )
+    state_url_file: Path | None = Field(
+        default=None,
+        description="File holding LEDGER_BOT_STATE_URL (a mounted Secret); wins over the variable.",
+    )
+    # Rate limits and budgets
+    user_rate_per_minute: float = Field(
+        default=6.0, ge=0, description="Questions one person may ask per minute (0: no limit)."
+    )
+    user_burst: int = Field(
+        default=5,
+        ge=1,
+        description="Questions one person may ask in a burst before the rate applies.",
+    )
+    channel_rate_per_minute: float = Field(
+        default=30.0, ge=0, description="Questions per minute in one channel (0: no limit)."
+    )
+    channel_burst: int = Field(default=20, ge=1, description="Burst size of the channel limit.")
+    global_rate_per_minute: float = Field(
+        default=300.0, ge=0, description="Questions per minute across all askers (0: no limit)."
+    )
+    global_burst: int = Field(default=100, ge=1, description="Burst size of the global limit.")
+    daily_question_budget: int = Field(
+        default=0, ge=0, description="Questions answered per UTC day across all askers (0: no cap)."
+    )
     # Logging
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = Field(
+        default="auto",
+        description="Log format: `json` (one object per line), `console`, or `auto` (console on a "
+        "terminal, JSON otherwise).",
+    )
 
     @field_validator("sources", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in {"json", "console", "auto"}:
+            raise ValueError("must be one of json, console, auto")
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
         return value
 
     @field_validator("log_level")

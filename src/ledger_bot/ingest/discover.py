@@ -49,7 +49,8 @@ def discover(paths: Sequence[Path]) -> tuple[list[FoundFile], list[SkippedPath]]
 class _Folder:
     path: Path
     parts: tuple[str, ...]  # the folder's relpath, split
-    ancestors: frozenset[tuple[int, int]]  # (device, inode) of the real folders above, and itself
+    key: tuple[int, int]  # (device, inode) of the real folder
+    ancestors: frozenset[tuple[int, int]]  # the keys of the folders above, and its own
 
 
 @dataclass(slots=True)
@@ -77,7 +78,8 @@ class _Walk:
         found_before = len(self.found)
         if self._enter(root, status, frozenset()):
             # Depth first without recursion, so a deep tree cannot exhaust the stack.
-            stack = [_Folder(root, (), frozenset({_key(status)}))]
+            key = _key(status)
+            stack = [_Folder(root, (), key, frozenset({key}))]
             while stack:
                 stack.extend(reversed(self._visit(root, stack.pop())))
         self.found[found_before:] = sorted(self.found[found_before:], key=lambda f: f.relpath)
@@ -89,6 +91,7 @@ class _Walk:
                 names = sorted(entry.name for entry in listing)
         except OSError as exc:
             self.skipped.append(SkippedPath(str(folder.path), _reason(exc, folder.path)))
+            del self.seen_dirs[folder.key]  # not included after all
             return []
         subfolders: list[_Folder] = []
         for name in names:
@@ -101,8 +104,10 @@ class _Walk:
                     self.skipped.append(SkippedPath(str(path), status))
             elif stat.S_ISDIR(status.st_mode):
                 if name not in _JUNK_DIRS and self._enter(path, status, folder.ancestors):
-                    ancestors = folder.ancestors | {_key(status)}
-                    subfolders.append(_Folder(path, (*folder.parts, name), ancestors))
+                    key = _key(status)
+                    subfolders.append(
+                        _Folder(path, (*folder.parts, name), key, folder.ancestors | {key})
+                    )
             elif supported and stat.S_ISREG(status.st_mode):
                 self._add_file(root, "/".join((*folder.parts, name)), status)
             elif supported:

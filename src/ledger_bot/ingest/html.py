@@ -14,10 +14,25 @@ from ledger_bot.ingest.sources import title_from_path, url_for
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _SKIPPED = frozenset({"script", "style", "nav", "header", "footer", "noscript", "template"})
 _PARAGRAPH_BREAKS = frozenset(
-    (
-        *("p", "pre", "blockquote", "table", "ul", "ol", "dl", "hr", "address"),
-        *("section", "article", "main", "aside", "figure", "form", "fieldset", "details"),
-    )
+    [
+        "p",
+        "pre",
+        "blockquote",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "hr",
+        "address",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "figure",
+        "form",
+        "fieldset",
+        "details",
+    ]
 )
 _LINE_BREAKS = frozenset({"br", "div", "li", "tr", "dt", "dd", "summary", "caption", "body"})
 _CELLS = frozenset({"td", "th"})

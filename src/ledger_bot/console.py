@@ -1,0 +1,90 @@
+"""The console adapter: chat with the bot in a terminal, or pipe questions through it.
+
+On a terminal it is a small chat (like Hubot's shell adapter): a prompt, follow-ups that
+remember the conversation, ``/new`` to start over and ``/quit`` to leave. When standard input
+is not a terminal it reads one question per line and prints one JSON object per question
+(JSON Lines), then stops at the end of the input. Either way each question goes through the
+same pipeline as Slack: validation, redaction, rate limits, the question log and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from typing import TextIO
+
+from ledger_bot.rendering import outcome_to_dict, render_outcome_text
+from ledger_bot.service import LedgerBotService, QuestionRequest
+
+PROMPT = "you › "
+HISTORY_TURNS = 6
+
+
+class ConsoleAdapter:
+    name = "console"
+
+    def __init__(
+        self,
+        service: LedgerBotService,
+        stdin: TextIO,
+        stdout: TextIO,
+        *,
+        interactive: bool,
+        user: str | None = None,
+    ) -> None:
+        self._service = service
+        self._stdin = stdin
+        self._stdout = stdout
+        self._interactive = interactive
+        self._user = user or _local_user()
+        self.connected = False
+        self.answered = 0
+
+    async def _read_line(self) -> str | None:
+        if self._interactive:
+            self._stdout.write(PROMPT)
+            self._stdout.flush()
+        line = await asyncio.to_thread(self._stdin.readline)
+        return line if line else None
+
+    async def run(self) -> None:
+        """Answer questions until the input ends or ``/quit``."""
+        self.connected = True
+        history: list[str] = []
+        try:
+            while (line := await self._read_line()) is not None:
+                text = line.strip()
+                if self._interactive and text in {"/quit", "/exit"}:
+                    break
+                if self._interactive and text == "/new":
+                    history.clear()
+                    continue
+                if self._interactive and not text:
+                    continue
+                request = QuestionRequest(
+                    text=text,
+                    user=self._user,
+                    channel="console",
+                    surface="console",
+                    history=tuple(history[-HISTORY_TURNS:]) if self._interactive else (),
+                )
+                outcome = await self._service.handle(request)
+                self.answered += 1
+                if self._interactive:
+                    self._stdout.write(render_outcome_text(outcome) + "\n\n")
+                    if outcome.answer is not None:
+                        history.append(text)
+                else:
+                    record = outcome_to_dict(text, outcome)
+                    self._stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._stdout.flush()
+        finally:
+            self.connected = False
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in a container
+        return "console"
