@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
+from click.testing import CliRunner
 
 from ledger_bot.cli import main
 from ledger_bot.settings import render_settings_markdown
@@ -25,12 +25,16 @@ def render_cli_markdown() -> str:
         "starting with `error:` and exits 1 (2 for a usage mistake).",
         "",
     ]
-    context = click.Context(main, info_name="ledger-bot", terminal_width=100)
-    lines += ["```", main.get_help(context), "```", ""]
+    runner = CliRunner()
+
+    def help_text(*args: str) -> str:
+        # The runner pins the width, so the page does not depend on the terminal it ran in.
+        result = runner.invoke(main, [*args, "--help"], prog_name="ledger-bot", terminal_width=100)
+        return result.output.rstrip("\n")
+
+    lines += ["```", help_text(), "```", ""]
     for name in sorted(main.commands):
-        command = main.commands[name]
-        sub = click.Context(command, info_name=f"ledger-bot {name}", parent=context)
-        lines += [f"## ledger-bot {name}", "", "```", command.get_help(sub), "```", ""]
+        lines += [f"## ledger-bot {name}", "", "```", help_text(name), "```", ""]
     return "\n".join(lines)
 
 
