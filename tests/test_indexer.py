@@ -126,3 +126,12 @@ def test_file_over_the_size_limit_is_skipped(kb: SqliteKnowledgeBase, docs: Path
     write(docs, "big.txt", "word " * 1000)
     report = index_paths(kb, [docs], max_file_bytes=1000)
     assert "LEDGER_BOT_MAX_FILE_BYTES" in report.failed[0].reason
+
+
+def test_symlinked_alias_is_indexed_once_without_a_failure(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    write(docs, "a.md", "alpha")
+    (docs / "alias.md").symlink_to(docs / "a.md")
+    report = index_paths(kb, [docs])
+    assert (report.added, report.failed) == (["a.md"], [])

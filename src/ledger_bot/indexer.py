@@ -131,7 +131,12 @@ def index_paths(
     started_at = datetime.now(UTC)
     report = IndexReport()
     found_files, skipped = discover(paths)
-    report.failed.extend(Failure(item.path, item.reason) for item in skipped)
+    for item in skipped:
+        # A file reached twice (a symlink alias, overlapping paths) is indexed once: no failure.
+        if item.reason.startswith("already included"):
+            report.warnings.append(f"{item.path}: {item.reason}")
+        else:
+            report.failed.append(Failure(item.path, item.reason))
     scopes = _removal_scopes(paths)
     roots = sorted(set(scopes) | {str(found.root) for found in found_files})
     seen: set[tuple[str, str]] = set()
