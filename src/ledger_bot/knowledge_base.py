@@ -23,6 +23,7 @@ from ledger_bot.terms import analyze
 
 # Column weights of bm25(): a match in a title or heading says more than one in the body.
 BM25_WEIGHTS = (2.0, 1.5, 1.0)
+_BM25 = "bm25(chunks_fts, " + ", ".join(str(weight) for weight in BM25_WEIGHTS) + ")"
 
 
 def _execute_script(db: sqlite3.Connection, script: str) -> None:
@@ -220,22 +221,25 @@ class SqliteKnowledgeBase:
         if not terms or limit < 1:
             return []
         match = build_match_expression(terms)
-        columns = "c.id, d.source, d.title, d.url, c.heading, c.text, c.ordinal, f.rank"
+        # bm25() spelt out rather than the configured `rank` column: the same order, and
+        # measurably faster on large indexes (FTS5 computes it once per matching row).
+        columns = "c.id, d.source, d.title, d.url, c.heading, c.text, c.ordinal, f.score"
         if source_prefix:
             rows = self._read(
-                f"SELECT {columns} FROM chunks_fts f"  # noqa: S608 - only placeholders are interpolated
+                f"SELECT {columns} FROM"  # noqa: S608 - only constants are interpolated
+                f" (SELECT rowid, {_BM25} AS score FROM chunks_fts WHERE chunks_fts MATCH ?) f"
                 " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
-                " WHERE chunks_fts MATCH ? AND d.source >= ? AND d.source < ?"
-                " ORDER BY f.rank LIMIT ?",
+                " WHERE d.source >= ? AND d.source < ?"
+                " ORDER BY f.score LIMIT ?",
                 (match, source_prefix, _prefix_upper_bound(source_prefix), limit),
             )
         else:
             rows = self._read(
-                f"SELECT {columns} FROM"  # noqa: S608 - only placeholders are interpolated
-                " (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?"
-                "  ORDER BY rank LIMIT ?) f"
+                f"SELECT {columns} FROM"  # noqa: S608 - only constants are interpolated
+                f" (SELECT rowid, {_BM25} AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+                "  ORDER BY score LIMIT ?) f"
                 " JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id"
-                " ORDER BY f.rank",
+                " ORDER BY f.score",
                 (match, limit),
             )
         return [
