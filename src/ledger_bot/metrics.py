@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 
 from ledger_bot import __version__
+from ledger_bot.state import base as state_values
 
 __all__ = ["ANSWER_BUCKETS", "OUTCOMES", "RETRIEVAL_BUCKETS", "SURFACES", "Metrics"]
 
@@ -33,9 +34,9 @@ NAMESPACE = "ledger_bot"
 
 # Where questions come from and how they end; their series exist (at 0) from the start, so
 # that rate() and alerts on them work before the first question of each kind.
-SURFACES = ("slack", "console", "mcp", "cli", "http")
-OUTCOMES = ("answered", "not_found", "rejected", "rate_limited", "error")
-FEEDBACK_VALUES = ("up", "down")
+SURFACES = tuple(sorted(state_values.SURFACES))
+OUTCOMES = tuple(sorted(state_values.OUTCOMES - {"pending"}))  # pending is not an ending
+FEEDBACK_VALUES = tuple(sorted(state_values.VOTES))
 SYNC_OUTCOMES = ("ok", "failed")
 
 # Answers take from a few milliseconds (extractive) to tens of seconds (a slow LLM).
