@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from ledger_bot.documents import Chunk, Document
 
 HEADING_SEPARATOR = " › "
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# Where one sentence ends and the next begins, and the opening or closing line of a code fence;
+# the answerer splits passages into quotable units with the same two patterns.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
+FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 def _blocks(text: str) -> list[str]:
@@ -23,7 +25,7 @@ def _blocks(text: str) -> list[str]:
     current: list[str] = []
     fence: str | None = None
     for line in text.split("\n"):
-        marker = _FENCE.match(line)
+        marker = FENCE.match(line)
         if fence is not None:
             current.append(line)
             if marker and marker.group(1) == fence:
@@ -45,8 +47,8 @@ def _blocks(text: str) -> list[str]:
 
 def _split_long(block: str, limit: int) -> Iterator[str]:
     """Pieces of one over-long block: at sentence ends, else at line ends, else hard cuts."""
-    pieces = _SENTENCE_END.split(block) if not _FENCE.match(block) else block.split("\n")
-    joiner = "\n" if _FENCE.match(block) else " "
+    pieces = SENTENCE_END.split(block) if not FENCE.match(block) else block.split("\n")
+    joiner = "\n" if FENCE.match(block) else " "
     current = ""
     for piece in pieces:
         while len(piece) > limit:

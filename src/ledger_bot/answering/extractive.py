@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger_bot import messages
-from ledger_bot.chunking import HEADING_SEPARATOR
+from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END
 from ledger_bot.documents import Answer, Citation, SearchHit
 from ledger_bot.knowledge_base import Retriever
 from ledger_bot.terms import analyze, analyze_unique
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 MAX_QUOTE_CHARS = 600
 MAX_SUGGESTIONS = 3
@@ -40,17 +38,17 @@ def split_units(text: str) -> list[str]:
 
     def flush() -> None:
         if paragraph:
-            units.extend(u for u in _SENTENCE_END.split(" ".join(paragraph)) if u.strip())
+            units.extend(u for u in SENTENCE_END.split(" ".join(paragraph)) if u.strip())
             paragraph.clear()
 
     for line in text.split("\n"):
         if fence is not None:
             fence.append(line)
-            if _FENCE.match(line):
+            if FENCE.match(line):
                 units.append("\n".join(fence))
                 fence = None
             continue
-        if _FENCE.match(line):
+        if FENCE.match(line):
             flush()
             fence = [line]
         elif not line.strip() or _TABLE_RULE.match(line):
