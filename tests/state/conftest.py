@@ -161,18 +161,31 @@ class Backend:
             f"postgresql://postgres@127.0.0.1:{free_port()}/test", clock=self.clock
         )
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` on the database directly, bypassing the store."""
         if self.url is None:
             with sqlite3.connect(self.sqlite_path) as conn:
-                rows = conn.execute(sql).fetchall()
+                rows = conn.execute(sql, params).fetchall()
             conn.close()
             return rows
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as pg:
-            cursor = pg.execute(sql)
+            cursor = pg.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
+
+    def index_columns(self, index: str) -> list[str]:
+        """The columns of ``index``, in order; empty if there is no such index."""
+        if self.url is None:
+            rows = self.query("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index,))
+        else:
+            rows = self.query(
+                "SELECT attname FROM pg_attribute WHERE attrelid = ("
+                " SELECT oid FROM pg_class WHERE relname = %s AND relkind = 'i'"
+                " AND relnamespace = current_schema()::regnamespace) ORDER BY attnum",
+                (index,),
+            )
+        return [row[0] for row in rows]
 
     async def close_stores(self) -> None:
         for store in self.stores:

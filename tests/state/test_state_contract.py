@@ -45,8 +45,8 @@ def question(**changes: object) -> QuestionRecord:
 # Migrations
 
 
-async def test_opening_a_fresh_database_brings_it_to_schema_version_2(store: StateStore) -> None:
-    assert await store.schema_version() == 2
+async def test_opening_a_fresh_database_brings_it_to_schema_version_3(store: StateStore) -> None:
+    assert await store.schema_version() == 3
 
 
 async def test_opening_the_same_database_twice_applies_each_migration_once(
@@ -54,20 +54,22 @@ async def test_opening_the_same_database_twice_applies_each_migration_once(
 ) -> None:
     await backend.open_store()
     await backend.open_store()
-    assert backend.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    versions = backend.query("SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(1,), (2,), (3,)]
 
 
 async def test_two_stores_opening_a_fresh_database_at_once_migrate_it_once(
     backend: Backend,
 ) -> None:
     await asyncio.gather(backend.new_store().open(), backend.new_store().open())
-    assert backend.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    versions = backend.query("SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(1,), (2,), (3,)]
 
 
 async def test_database_migrated_by_a_newer_version_is_refused(backend: Backend) -> None:
     await backend.open_store()
-    backend.query("INSERT INTO schema_migrations (version, applied_at) VALUES (3, '2027-01-01')")
-    with pytest.raises(ConfigError, match="schema version 3, newer than"):
+    backend.query("INSERT INTO schema_migrations (version, applied_at) VALUES (4, '2027-01-01')")
+    with pytest.raises(ConfigError, match="schema version 4, newer than"):
         await backend.new_store().open()
 
 
@@ -416,6 +418,105 @@ async def test_recent_questions_are_the_users_latest_first(store: StateStore) ->
         await store.record_question(question(user=user, request_id=f"r{minute}", asked_at=asked_at))
     recent = await store.recent_questions("U_ALICE", limit=2)
     assert [q.request_id for q in recent] == ["r3", "r1"]
+
+
+async def test_questions_are_indexed_by_channel_and_thread(backend: Backend) -> None:
+    await backend.open_store()
+    assert backend.index_columns("questions_channel_thread_ts") == ["channel", "thread_ts"]
+
+
+async def test_get_question_returns_the_logged_question(store: StateStore) -> None:
+    await store.record_question(question(request_id="other"))
+    question_id = await store.record_question(
+        question(outcome="answered", sources=("faq.md",), thread_ts="1764147600.000100")
+    )
+    assert await store.get_question(question_id) == question(
+        id=question_id, outcome="answered", sources=("faq.md",), thread_ts="1764147600.000100"
+    )
+
+
+async def test_get_question_returns_the_question_as_last_updated(store: StateStore) -> None:
+    question_id = await store.record_question(question())
+    await store.update_question(question_id, outcome="not_found", latency_ms=80.0)
+    assert await store.get_question(question_id) == question(
+        id=question_id, outcome="not_found", latency_ms=80.0
+    )
+
+
+async def test_get_question_of_an_unknown_id_is_none(store: StateStore) -> None:
+    await store.record_question(question())
+    assert await store.get_question(404) is None
+
+
+async def test_get_question_of_an_id_too_large_to_store_is_none(store: StateStore) -> None:
+    assert await store.get_question(2**63) is None
+
+
+@pytest.mark.parametrize("question_id", [0, -1])
+async def test_get_question_of_a_non_positive_id_raises_value_error(
+    store: StateStore, question_id: int
+) -> None:
+    with pytest.raises(ValueError, match="question_id must be a positive integer"):
+        await store.get_question(question_id)
+
+
+THREAD = "1764147600.000100"
+
+
+async def test_a_thread_with_an_answered_question_is_answered_in(store: StateStore) -> None:
+    await store.record_question(question(outcome="answered", thread_ts=THREAD))
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is True
+
+
+async def test_a_thread_with_a_not_found_question_is_answered_in(store: StateStore) -> None:
+    await store.record_question(question(outcome="not_found", thread_ts=THREAD))
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is True
+
+
+async def test_a_thread_whose_pending_question_was_then_answered_is_answered_in(
+    store: StateStore,
+) -> None:
+    question_id = await store.record_question(question(outcome="pending", thread_ts=THREAD))
+    await store.update_question(question_id, outcome="answered")
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is True
+
+
+async def test_a_thread_with_only_a_rate_limited_question_is_not_answered_in(
+    store: StateStore,
+) -> None:
+    await store.record_question(question(outcome="rate_limited", thread_ts=THREAD))
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is False
+
+
+async def test_a_thread_with_only_a_pending_question_is_not_answered_in(
+    store: StateStore,
+) -> None:
+    await store.record_question(question(outcome="pending", thread_ts=THREAD))
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is False
+
+
+async def test_a_thread_with_no_questions_is_not_answered_in(store: StateStore) -> None:
+    await store.record_question(question(outcome="answered", thread_ts="1764147600.000200"))
+    assert await store.answered_in_thread("C_GENERAL", THREAD) is False
+
+
+async def test_other_channel_same_thread_ts_is_not_answered_in(store: StateStore) -> None:
+    await store.record_question(question(outcome="answered", thread_ts=THREAD))
+    assert await store.answered_in_thread("C_RANDOM", THREAD) is False
+
+
+async def test_answered_in_thread_of_an_empty_channel_raises_value_error(
+    store: StateStore,
+) -> None:
+    with pytest.raises(ValueError, match="channel must be a Slack channel id"):
+        await store.answered_in_thread("", THREAD)
+
+
+async def test_answered_in_thread_of_an_empty_thread_ts_raises_value_error(
+    store: StateStore,
+) -> None:
+    with pytest.raises(ValueError, match="thread_ts must be a Slack message timestamp"):
+        await store.answered_in_thread("C_GENERAL", "")
 
 
 def test_question_with_a_naive_time_is_refused() -> None:

@@ -24,6 +24,10 @@ Clock = Callable[[], datetime]
 SURFACES = frozenset({"slack", "console", "mcp", "cli", "http"})
 OUTCOMES = frozenset({"answered", "not_found", "rejected", "rate_limited", "error", "pending"})
 VOTES = frozenset({"up", "down"})
+REPLIED_OUTCOMES = ("answered", "not_found")
+"""Outcomes of a question the bot replied to in its thread (with an answer or "not found")."""
+MAX_QUESTION_ID = 2**63 - 1
+"""The largest id either backend can store; a larger one cannot name a logged question."""
 
 
 def utc_now() -> datetime:
@@ -156,6 +160,14 @@ class StateStore(Protocol):
     async def recent_questions(self, user: str, limit: int = 5) -> list[QuestionRecord]:
         """The ``limit`` latest questions of ``user``, newest first."""
 
+    async def get_question(self, question_id: int) -> QuestionRecord | None:
+        """The logged question with ``question_id``, or None if there is none."""
+
+    async def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
+        """True if the bot replied in thread ``thread_ts`` of ``channel``: a question logged
+        there has outcome 'answered' or 'not_found'. An indexed lookup, cheap enough to make
+        for every threaded message."""
+
     async def purge_expired(self, now: datetime | None = None) -> int:
         """Delete expired event claims and full buckets; return how many rows went."""
 
@@ -192,6 +204,20 @@ def check_vote(value: str) -> None:
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be zero or more, got {limit!r}")
+
+
+def check_question_id(question_id: int) -> None:
+    if question_id <= 0:
+        raise ValueError(f"question_id must be a positive integer, got {question_id!r}")
+
+
+def check_thread(channel: str, thread_ts: str) -> None:
+    if not channel:
+        raise ValueError("channel must be a Slack channel id such as 'C0123', got ''")
+    if not thread_ts:
+        raise ValueError(
+            "thread_ts must be a Slack message timestamp such as '1764147600.000100', got ''"
+        )
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,11 @@ SQLITE_MIGRATIONS = (
             "CREATE INDEX rate_buckets_full_at ON rate_buckets (full_at)",
         ),
     ),
+    Migration(
+        3,
+        "m003_index_questions_by_thread",
+        ("CREATE INDEX questions_channel_thread_ts ON questions (channel, thread_ts)",),
+    ),
 )
 
 POSTGRES_MIGRATIONS = (
@@ -151,6 +156,11 @@ POSTGRES_MIGRATIONS = (
             "CREATE INDEX event_claims_expires_at ON event_claims (expires_at)",
             "CREATE INDEX rate_buckets_full_at ON rate_buckets (full_at)",
         ),
+    ),
+    Migration(
+        3,
+        "m003_index_questions_by_thread",
+        ("CREATE INDEX questions_channel_thread_ts ON questions (channel, thread_ts)",),
     ),
 )
 

@@ -15,8 +15,10 @@ from typing import Any, Unpack
 
 from ledger_bot.errors import BackendUnavailable, ConfigError, MissingExtra
 from ledger_bot.state.base import (
+    MAX_QUESTION_ID,
     QUESTION_COLUMNS,
     QUESTION_INSERT_COLUMNS,
+    REPLIED_OUTCOMES,
     Clock,
     CounterDecision,
     FeedbackRecord,
@@ -29,6 +31,8 @@ from ledger_bot.state.base import (
     check_claim,
     check_counter,
     check_limit,
+    check_question_id,
+    check_thread,
     check_vote,
     question_from_row,
     question_values,
@@ -294,6 +298,30 @@ class PostgresStateStore:
             )
             rows = await cursor.fetchall()
         return [question_from_row(row, _utc) for row in rows]
+
+    async def get_question(self, question_id: int) -> QuestionRecord | None:
+        check_question_id(question_id)
+        if question_id > MAX_QUESTION_ID:
+            return None  # beyond bigint: no question can have it
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {QUESTION_COLUMNS} FROM questions WHERE id = %s",  # noqa: S608
+                (question_id,),
+            )
+            row = await cursor.fetchone()
+        return None if row is None else question_from_row(row, _utc)
+
+    async def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
+        check_thread(channel, thread_ts)
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM questions"
+                " WHERE channel = %s AND thread_ts = %s AND outcome = ANY(%s))",
+                (channel, thread_ts, list(REPLIED_OUTCOMES)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return bool(row[0])
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         moment = require_aware(now, "now") if now is not None else self._clock()

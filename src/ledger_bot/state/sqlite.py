@@ -21,8 +21,10 @@ from typing import Any, TypeVar, Unpack
 
 from ledger_bot.errors import BackendUnavailable
 from ledger_bot.state.base import (
+    MAX_QUESTION_ID,
     QUESTION_COLUMNS,
     QUESTION_INSERT_COLUMNS,
+    REPLIED_OUTCOMES,
     Clock,
     CounterDecision,
     FeedbackRecord,
@@ -35,6 +37,8 @@ from ledger_bot.state.base import (
     check_claim,
     check_counter,
     check_limit,
+    check_question_id,
+    check_thread,
     check_vote,
     question_from_row,
     question_values,
@@ -322,6 +326,33 @@ class SqliteStateStore:
                 (user, limit),
             ).fetchall()
             return [question_from_row(row, _time) for row in rows]
+
+        return await self._run(select)
+
+    async def get_question(self, question_id: int) -> QuestionRecord | None:
+        check_question_id(question_id)
+        if question_id > MAX_QUESTION_ID:
+            return None  # SQLite cannot even bind it
+
+        def select(conn: sqlite3.Connection) -> QuestionRecord | None:
+            row = conn.execute(
+                f"SELECT {QUESTION_COLUMNS} FROM questions WHERE id = ?",  # noqa: S608
+                (question_id,),
+            ).fetchone()
+            return None if row is None else question_from_row(row, _time)
+
+        return await self._run(select)
+
+    async def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
+        check_thread(channel, thread_ts)
+
+        def select(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM questions"
+                " WHERE channel = ? AND thread_ts = ? AND outcome IN (?, ?))",
+                (channel, thread_ts, *REPLIED_OUTCOMES),
+            ).fetchone()
+            return bool(row[0])
 
         return await self._run(select)
 
