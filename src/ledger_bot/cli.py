@@ -277,15 +277,17 @@ def evaluate(question_set: Path, db: Path | None, show_items: bool, as_json: boo
 )
 @click.option(
     "--console/--no-console",
-    default=True,
-    help="Chat in this terminal (or answer questions piped to standard input).",
+    default=None,
+    help="Chat in this terminal (or answer questions piped to standard input). "
+    "Default: on unless Slack is configured.",
 )
 @reports_errors
-def serve(db: Path | None, port: int | None, console: bool) -> None:
+def serve(db: Path | None, port: int | None, console: bool | None) -> None:
     """Run the bot: chat adapters, /health, /ready and /metrics, and the knowledge sync.
 
-    Without Slack credentials the console adapter answers here: a chat on a terminal, or one
-    JSON answer per line of standard input when it is piped. SIGTERM stops taking questions,
+    With a Slack bot token set (SLACK_BOT_TOKEN) the bot answers in Slack, over Socket Mode or
+    at /slack/events. Without one the console adapter answers here: a chat on a terminal, or
+    one JSON answer per line of standard input when it is piped. SIGTERM stops taking questions,
     lets those in flight finish within LEDGER_BOT_SHUTDOWN_GRACE seconds, and exits 0.
     """
     from ledger_bot.logs import configure_logging

@@ -14,6 +14,9 @@ import getpass
 import json
 from typing import TextIO
 
+from starlette.routing import BaseRoute
+
+from ledger_bot.http_api import CheckResult
 from ledger_bot.rendering import outcome_to_dict, render_outcome_text
 from ledger_bot.service import LedgerBotService, QuestionRequest
 
@@ -40,6 +43,18 @@ class ConsoleAdapter:
         self._user = user or _local_user()
         self.connected = False
         self.answered = 0
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    async def check(self) -> CheckResult:
+        return CheckResult(self.connected, "" if self.connected else "not connected")
+
+    async def stop(self) -> None:
+        """Nothing to close: the console stops reading when the process ends."""
+
+    async def drain(self, grace: float) -> int:
+        return 0  # its questions are the service's, which the service drains
 
     async def _read_line(self) -> str | None:
         if self._interactive:

@@ -114,6 +114,19 @@ class Metrics:
             "Unix time at which the last knowledge base sync ended, successfully or not.",
         )
 
+        # Slack
+        self.slack_events_total = self._counter(
+            "slack_events_total",
+            "Slack events, commands and button clicks received, by kind and by what became of "
+            "them (handled, duplicate, ignored, failed).",
+            ("kind", "result"),
+        )
+        self.slack_api_errors_total = self._counter(
+            "slack_api_errors_total",
+            "Slack Web API calls that failed after their retries, by method and error.",
+            ("method", "error"),
+        )
+
         # Process
         self.build_info = Info(
             "build",

@@ -9,12 +9,14 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import uvicorn
+from starlette.routing import BaseRoute
 
 from ledger_bot import __version__
 from ledger_bot.console import ConsoleAdapter
+from ledger_bot.errors import MissingExtra
 from ledger_bot.http_api import CheckResult, Readiness, build_http_app
 from ledger_bot.secret_files import Secret
 from ledger_bot.service import LedgerBotService, open_service
@@ -58,6 +60,38 @@ def _record_sync(service: LedgerBotService) -> Callable[[SyncResult], None]:
     return on_result
 
 
+class Adapter(Protocol):
+    """A chat surface of ``serve`` (the console, Slack): it translates, the service decides."""
+
+    name: str
+
+    async def run(self) -> None:
+        """Take questions until cancelled (or, for the console, until its input ends)."""
+
+    async def stop(self) -> None:
+        """Stop taking new questions (e.g. close the socket so other replicas get them)."""
+
+    async def drain(self, grace: float) -> int:
+        """Wait up to ``grace`` seconds for the work in flight; return how much was left."""
+
+    async def check(self) -> CheckResult:
+        """Readiness: whether the surface is connected."""
+
+    def routes(self) -> list[BaseRoute]:
+        """HTTP routes the surface serves on the bot's port (the Slack Events API)."""
+
+
+def build_slack_adapter(settings: Settings, service: LedgerBotService) -> Adapter | None:
+    """The Slack adapter when a bot token is configured, else None."""
+    if not (settings.slack_bot_token or settings.slack_bot_token_file):
+        return None
+    try:
+        from ledger_bot.slack.adapter import SlackAdapter
+    except ImportError as exc:
+        raise MissingExtra("Slack", "slack", exc.name or "slack_bolt") from exc
+    return SlackAdapter(settings, service)
+
+
 class BotProcess:
     """Everything ``serve`` runs, wired together; :meth:`run` returns the exit status."""
 
@@ -65,7 +99,7 @@ class BotProcess:
         self,
         settings: Settings,
         *,
-        console: bool,
+        console: bool | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         service: LedgerBotService | None = None,
@@ -78,6 +112,7 @@ class BotProcess:
         self.stop = asyncio.Event()
         self.port: int | None = None  # the bound port, once listening
         self.started = asyncio.Event()
+        self.adapters: dict[str, Adapter] = {}  # by name, once built
 
     async def run(self) -> int:
         settings = self.settings
@@ -98,14 +133,24 @@ class BotProcess:
             on_result=_record_sync(service),
         )
         readiness = Readiness()
-        adapters: list[ConsoleAdapter] = []
-        if self.console:
+        adapters: list[Adapter] = []
+        try:
+            slack = build_slack_adapter(settings, service)
+        except Exception:
+            await service.close()
+            raise
+        if slack is not None:
+            adapters.append(slack)
+        # The console answers by default only when no other surface does.
+        if self.console or (self.console is None and slack is None):
             interactive = self.stdin.isatty()
             adapters.append(
                 ConsoleAdapter(service, self.stdin, self.stdout, interactive=interactive)
             )
+        self.adapters = {adapter.name: adapter for adapter in adapters}
         self._add_checks(readiness, service, sync, adapters)
-        app = build_http_app(service.metrics, readiness)
+        routes = [route for adapter in adapters for route in adapter.routes()]
+        app = build_http_app(service.metrics, readiness, extra_routes=routes)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -137,16 +182,30 @@ class BotProcess:
             tasks.append(asyncio.create_task(sync.run(), name="sync"))
             for adapter in adapters:
                 adapter_task = asyncio.create_task(adapter.run(), name=adapter.name)
-                adapter_task.add_done_callback(lambda _: self.stop.set())
+                adapter_task.add_done_callback(self._adapter_ended(adapter, len(adapters)))
                 tasks.append(adapter_task)
             self.started.set()
             await self.stop.wait()
-            return await self._shutdown(service, server, tasks)
+            return await self._shutdown(service, server, tasks, adapters)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await service.close()
+
+    def _adapter_ended(self, adapter: Adapter, count: int) -> Callable[[asyncio.Task[None]], None]:
+        def ended(task: asyncio.Task[None]) -> None:
+            if task.cancelled():
+                return
+            if (error := task.exception()) is not None:
+                log.error("the %s adapter stopped: %s", adapter.name, error, exc_info=error)
+                self.stop.set()
+            elif count == 1:
+                self.stop.set()  # the only surface is done (the console's input ended)
+            else:
+                log.info("the %s adapter finished; the others go on", adapter.name)
+
+        return ended
 
     def _on_signal(self, signum: int) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
@@ -157,9 +216,16 @@ class BotProcess:
         service: LedgerBotService,
         server: uvicorn.Server,
         tasks: list[asyncio.Task[None]],
+        adapters: list[Adapter],
     ) -> int:
         grace = self.settings.shutdown_grace
+        deadline = asyncio.get_running_loop().time() + grace
+        for adapter in adapters:
+            await adapter.stop()
         left = await service.drain(grace)
+        for adapter in adapters:
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            left += await adapter.drain(remaining)
         if left:
             log.warning("%d questions still running after %.0f s; exiting anyway", left, grace)
         server.should_exit = True
@@ -172,7 +238,7 @@ class BotProcess:
         readiness: Readiness,
         service: LedgerBotService,
         sync: KnowledgeSync,
-        adapters: list[ConsoleAdapter],
+        adapters: list[Adapter],
     ) -> None:
         async def knowledge_base() -> CheckResult:
             if not sync.ready:
@@ -196,12 +262,8 @@ class BotProcess:
         readiness.add("state_store", state_store)
         readiness.add("accepting_questions", accepting)
         for adapter in adapters:
-
-            async def connected(adapter: ConsoleAdapter = adapter) -> CheckResult:
-                return CheckResult(adapter.connected, "" if adapter.connected else "not connected")
-
-            readiness.add(f"adapter_{adapter.name}", connected)
+            readiness.add(f"adapter_{adapter.name}", adapter.check)
 
 
-async def serve(settings: Settings, *, console: bool = True) -> int:
+async def serve(settings: Settings, *, console: bool | None = None) -> int:
     return await BotProcess(settings, console=console).run()

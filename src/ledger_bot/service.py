@@ -272,6 +272,36 @@ class LedgerBotService:
         if self.state is not None and question_id is not None:
             await self._guard("update_question", self.state.update_question(question_id, **fields))
 
+    async def claim(self, key: str, owner: str, ttl_seconds: float = 86_400) -> bool:
+        """Whether this replica is the one to handle ``key`` (an event seen for the first time).
+
+        Fails open: when the state store cannot be reached the event is handled, since a rare
+        duplicate answer is better than a question left unanswered."""
+        if self.state is None:
+            return True
+        claimed = await self._guard("claim_event", self.state.claim_event(key, owner, ttl_seconds))
+        return True if claimed is None else claimed
+
+    async def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
+        """Whether the bot has answered in this thread (so a reply there is a follow-up)."""
+        if self.state is None:
+            return False
+        found = await self._guard(
+            "answered_in_thread", self.state.answered_in_thread(channel, thread_ts)
+        )
+        return bool(found)
+
+    async def get_question(self, question_id: int) -> QuestionRecord | None:
+        if self.state is None:
+            return None
+        return await self._guard("get_question", self.state.get_question(question_id))
+
+    async def recent_questions(self, user: str, limit: int = 5) -> list[QuestionRecord]:
+        if self.state is None:
+            return []
+        found = await self._guard("recent_questions", self.state.recent_questions(user, limit))
+        return found or []
+
     async def record_feedback(self, question_id: int, user: str, value: str) -> None:
         """Store a 👍/👎 vote on an answer and count it."""
         if self.state is not None:

@@ -8,11 +8,12 @@ configuration reference in ``docs/configuration.md`` is generated from this tabl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger_bot.errors import ConfigError
@@ -21,8 +22,31 @@ ENV_PREFIX = "LEDGER_BOT_"
 DEFAULT_DB = Path(".ledger-bot") / "knowledge.db"
 
 
-def _secret(description: str) -> Any:
-    return Field(default=None, description=description, json_schema_extra={"secret": True})
+def _secret(description: str, *, also: str | None = None) -> Any:
+    """A secret setting; ``also`` is the name the platform's own tools use for it."""
+    extra: dict[str, Any] = {"secret": True}
+    if also is None:
+        return Field(default=None, description=description, json_schema_extra=extra)
+    extra["also"] = also
+    return Field(
+        default=None,
+        description=description,
+        json_schema_extra=extra,
+        validation_alias=AliasChoices(ENV_PREFIX + also, also),
+    )
+
+
+def _split_list(value: object, separator: str = ",") -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(separator) if part.strip())
+    return value
+
+
+DEFAULT_PROMPTS = (
+    "What can you answer questions about?",
+    "Where is the on-call runbook?",
+    "How do I get started as a new engineer?",
+)
 
 
 class Settings(BaseSettings):
@@ -34,6 +58,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        populate_by_name=True,
     )
 
     # Knowledge base
@@ -141,6 +166,80 @@ class Settings(BaseSettings):
     daily_question_budget: int = Field(
         default=0, ge=0, description="Questions answered per UTC day across all askers (0: no cap)."
     )
+    # Slack
+    slack_mode: str = Field(
+        default="socket",
+        description=(
+            "How Slack reaches the bot: `socket` (Socket Mode, needs the app token) or `http` "
+            "(the Events API at `/slack/events` on LEDGER_BOT_PORT, needs the signing secret). "
+            "Slack is off while no bot token is set."
+        ),
+    )
+    slack_bot_token: str | None = _secret(
+        "Bot token (`xoxb-…`); setting it turns the Slack adapter on. Also read from "
+        "`SLACK_BOT_TOKEN`.",
+        also="SLACK_BOT_TOKEN",
+    )
+    slack_bot_token_file: Path | None = Field(
+        default=None, description="File holding the bot token (a mounted Secret); wins over it."
+    )
+    slack_app_token: str | None = _secret(
+        "App-level token (`xapp-…`, scope `connections:write`) for Socket Mode. Also read from "
+        "`SLACK_APP_TOKEN`.",
+        also="SLACK_APP_TOKEN",
+    )
+    slack_app_token_file: Path | None = Field(
+        default=None, description="File holding the app-level token; wins over the variable."
+    )
+    slack_signing_secret: str | None = _secret(
+        "Signing secret that verifies Events API requests in `http` mode. Also read from "
+        "`SLACK_SIGNING_SECRET`.",
+        also="SLACK_SIGNING_SECRET",
+    )
+    slack_signing_secret_file: Path | None = Field(
+        default=None, description="File holding the signing secret; wins over the variable."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description=(
+            "Base URL of Slack's Web API, for Slack-compatible proxies; Socket Mode's URL comes "
+            "from `apps.connections.open` on it."
+        ),
+    )
+    slack_command: str = Field(
+        default="/ledger", description="Slash command that asks the bot privately."
+    )
+    slack_allowed_channels: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Channel IDs the bot answers in, comma-separated (empty: every channel it is in). "
+            "Direct messages are always answered."
+        ),
+    )
+    slack_answer_bots: bool = Field(
+        default=False, description="Answer questions from other bots and workflows too."
+    )
+    slack_escalation_channel: str | None = Field(
+        default=None,
+        description=(
+            'Channel ID where "Ask a human" posts a question the bot could not answer well '
+            "(unset: no hand-off button)."
+        ),
+    )
+    slack_escalation_usergroup: str | None = Field(
+        default=None,
+        description="User group ID (`S…`) mentioned in hand-offs to the escalation channel.",
+    )
+    slack_thread_history: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Messages of a thread read as the conversation so far for a follow-up.",
+    )
+    slack_suggested_prompts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_PROMPTS,
+        description="Prompts suggested when someone opens the assistant pane, `|`-separated.",
+    )
     # Logging
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field(
@@ -155,6 +254,44 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(Path(part.strip()) for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("slack_allowed_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("slack_suggested_prompts", mode="before")
+    @classmethod
+    def _split_prompts(cls, value: object) -> object:
+        return _split_list(value, "|")
+
+    @field_validator("slack_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in {"socket", "http"}:
+            raise ValueError("must be socket or http")
+        return value
+
+    @field_validator("slack_command")
+    @classmethod
+    def _command_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError("must be a slash and up to 31 lowercase letters, digits, - or _")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_escalation_usergroup")
+    @classmethod
+    def _usergroup_shape(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"S[A-Z0-9]+", value):
+            raise ValueError("must be a user group ID such as S0123ABCD")
+        return value or None
 
     @field_validator("log_format")
     @classmethod
@@ -180,7 +317,8 @@ class Settings(BaseSettings):
 
 
 def env_name(field: str) -> str:
-    return ENV_PREFIX + field.upper()
+    name = field.upper()
+    return name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name
 
 
 def load_settings(**overrides: Any) -> Settings:

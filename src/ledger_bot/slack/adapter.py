@@ -1,0 +1,237 @@
+"""The Slack adapter of ``ledger-bot serve``: a Bolt app over Socket Mode or the Events API.
+
+Both modes run the same listeners. In Socket Mode the bot opens a WebSocket to Slack (up to
+ten replicas may each hold one); in HTTP mode Slack posts to ``/slack/events`` on the serving
+port, and every request's signature is checked against the signing secret. Tokens and the
+signing secret are read through :class:`~ledger_bot.secret_files.Secret`, so a rotated
+mounted Secret is used from the next request on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ledger_bot.errors import ConfigError
+from ledger_bot.http_api import CheckResult
+from ledger_bot.secret_files import Secret
+from ledger_bot.service import LedgerBotService
+from ledger_bot.settings import Settings
+from ledger_bot.slack.api import SlackApi, build_web_client
+from ledger_bot.slack.listeners import SlackListeners
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+# Seconds between attempts to reach Slack at start, doubling up to the last.
+CONNECT_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class SlackSecrets:
+    """The Slack credentials, each from its variable or its mounted file."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.bot_token = Secret(
+            "LEDGER_BOT_SLACK_BOT_TOKEN", settings.slack_bot_token, settings.slack_bot_token_file
+        )
+        self.app_token = Secret(
+            "LEDGER_BOT_SLACK_APP_TOKEN", settings.slack_app_token, settings.slack_app_token_file
+        )
+        self.signing_secret = Secret(
+            "LEDGER_BOT_SLACK_SIGNING_SECRET",
+            settings.slack_signing_secret,
+            settings.slack_signing_secret_file,
+        )
+
+
+def slack_configured(settings: Settings) -> bool:
+    """Whether Slack is on: a bot token is set, as a value or a file."""
+    return bool(settings.slack_bot_token or settings.slack_bot_token_file)
+
+
+def check_credentials(settings: Settings, secrets: SlackSecrets) -> None:
+    """Refuse to start with credentials that cannot work; the message says what to set."""
+    token = secrets.bot_token.require()
+    if not token.startswith("xoxb-"):
+        raise ConfigError(
+            "LEDGER_BOT_SLACK_BOT_TOKEN must be a bot token starting with xoxb- "
+            "(OAuth & Permissions → Bot User OAuth Token)"
+        )
+    if settings.slack_mode == "socket":
+        app_token = secrets.app_token.get()
+        if not app_token:
+            raise ConfigError(
+                "Socket Mode needs an app-level token: set SLACK_APP_TOKEN (starts with xapp-, "
+                "scope connections:write), or set LEDGER_BOT_SLACK_MODE=http"
+            )
+        if not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    elif not secrets.signing_secret.get():
+        raise ConfigError(
+            "HTTP mode needs the signing secret: set SLACK_SIGNING_SECRET (Basic Information → "
+            "App Credentials), or use LEDGER_BOT_SLACK_MODE=socket"
+        )
+
+
+class SlackAdapter:
+    """Runs the Slack side of the bot; :meth:`run` until cancelled."""
+
+    name = "slack"
+
+    def __init__(self, settings: Settings, service: LedgerBotService) -> None:
+        self._settings = settings
+        self._service = service
+        self._secrets = SlackSecrets(settings)
+        check_credentials(settings, self._secrets)
+        self._api = SlackApi(service.metrics)
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._identity: dict[str, AuthorizeResult] = {}  # auth.test result per bot token
+        self._client = build_web_client(None, settings.slack_api_url)
+
+        async def authorize(team_id: str | None) -> AuthorizeResult:
+            # A plain function: Bolt passes arguments by the names of its parameters.
+            return await self._authorize()
+
+        self.app = AsyncApp(
+            client=self._client,
+            authorize=authorize,
+            request_verification_enabled=False,  # done in _verify, with a rotatable secret
+            logger=logging.getLogger("ledger_bot.slack.bolt"),
+        )
+        self.listeners = SlackListeners(settings, service, self._api, self._owner)
+        self.listeners.register(self.app)
+        self._socket: Any = None  # AsyncSocketModeHandler, once connecting
+        self._authorized = False
+        self._stopping = False
+
+    # -- identity ----------------------------------------------------------------------
+
+    async def _authorize(self) -> AuthorizeResult:
+        """Bolt's authorize step: the current bot token and who it belongs to (cached per
+        token, so a rotated token is looked up once)."""
+        token = self._secrets.bot_token.require()
+        known = self._identity.get(token)
+        if known is None:
+            response = await self._client.auth_test(token=token)
+            known = AuthorizeResult.from_auth_test_response(
+                auth_test_response=response, bot_token=token
+            )
+            self._identity = {token: known}
+        return known
+
+    async def _wait_for_slack(self) -> AuthorizeResult:
+        """``auth.test`` until it works: Slack may be unreachable for a while at start."""
+        attempt = 0
+        while True:
+            try:
+                identity = await self._authorize()
+            except Exception as exc:
+                delay = CONNECT_BACKOFF[min(attempt, len(CONNECT_BACKOFF) - 1)]
+                log.warning(
+                    "cannot reach Slack yet (%s); retrying in %.0f s",
+                    exc,
+                    delay,
+                    extra={"error": type(exc).__name__},
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self._authorized = True
+            return identity
+
+    # -- running -----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        if not self._authorized or self._stopping:
+            return False
+        if self._settings.slack_mode == "http":
+            return True
+        client = getattr(self._socket, "client", None)
+        session = getattr(client, "current_session", None)
+        return session is not None and not session.closed
+
+    async def check(self) -> CheckResult:
+        if self.connected and (self._socket is None or await self._socket.client.is_connected()):
+            return CheckResult(True)
+        if not self._authorized:
+            return CheckResult(False, "not connected to Slack yet (auth.test has not succeeded)")
+        return CheckResult(False, "the Socket Mode connection is down; reconnecting")
+
+    async def run(self) -> None:
+        identity = await self._wait_for_slack()
+        if self._settings.slack_mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(
+                self.app,
+                app_token=self._secrets.app_token.require(),
+                logger=logging.getLogger("ledger_bot.slack.socket_mode"),
+            )
+            await self._socket.connect_async()
+        log.info(
+            "slack connected",
+            extra={
+                "mode": self._settings.slack_mode,
+                "team": identity.team_id,
+                "bot_user": identity.bot_user_id,
+            },
+        )
+        await asyncio.Event().wait()  # until cancelled; the socket client runs its own tasks
+
+    async def stop(self) -> None:
+        """Stop taking new requests: close the socket so Slack sends events to other replicas."""
+        self._stopping = True
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+
+    async def drain(self, grace: float) -> int:
+        return await self.listeners.drain(grace)
+
+    # -- HTTP mode -------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        if self._settings.slack_mode != "http":
+            return []
+        return [Route(EVENTS_PATH, self._handle_http, methods=["POST"])]
+
+    def _verify(self, body: bytes, headers: Any) -> bool:
+        verifier = SignatureVerifier(self._secrets.signing_secret.require())
+        return verifier.is_valid(
+            body=body,
+            timestamp=headers.get("x-slack-request-timestamp", ""),
+            signature=headers.get("x-slack-signature", ""),
+        )
+
+    async def _handle_http(self, request: Request) -> Response:
+        body = await request.body()
+        if not self._verify(body, request.headers):
+            self._service.metrics.slack_events_total.labels(kind="http", result="rejected").inc()
+            return Response('{"error":"invalid request"}', 401, media_type="application/json")
+        if self._stopping:
+            # Another replica behind the Service takes it when Slack retries.
+            return Response("shutting down", 503, headers={"Retry-After": "1"})
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8"),
+            query=dict(request.query_params),
+            headers={key: [value] for key, value in request.headers.items()},
+        )
+        response: BoltResponse = await self.app.async_dispatch(bolt_request)
+        return Response(
+            content=response.body,
+            status_code=response.status,
+            headers=response.first_headers_without_set_cookie(),
+        )
