@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.slack.conftest import ALICE, GENERAL, StartBot
@@ -197,3 +198,162 @@ async def test_file_upload_gets_a_reply_that_files_are_not_read(
     await slack.deliver("events_api", body)
     answer = await answer_in_thread(slack, dm, body["event"]["ts"])
     assert "can't read attached files" in section_text(answer)
+
+
+# -- the slash command ---------------------------------------------------------------------
+
+
+async def test_slash_command_answers_only_the_asker_with_a_post_button(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    envelope = await slack.deliver("slash_commands", slack.slash_command(REVERSAL))
+    ack = await slack.wait_for_ack(envelope)
+    assert ack is not None and "Looking through the knowledge base" in ack["text"]
+    response = await slack.wait_for_response()
+    assert response.body["response_type"] == "ephemeral"
+    assert "share_answer" in action_ids(response.body)
+    assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_post_to_channel_shares_the_private_answer(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    await slack.deliver("slash_commands", slack.slash_command(REVERSAL))
+    await slack.wait_for_response()
+    [private] = [e for e in slack.ephemerals if "share_answer" in action_ids({"blocks": e.blocks})]
+    click = slack.click(private, "share_answer")
+    await slack.deliver("interactive", click)
+    posted = await slack.wait_for_call("chat.postMessage")
+    assert posted.params["channel"] == GENERAL
+    shared = slack.messages(GENERAL)[-1]
+    assert f"<@{ALICE}> asked" in section_text(shared)
+    assert "<https://wiki.example.com/bor-write/api/reversals|" in section_text(shared)
+
+
+async def test_someone_else_cannot_post_an_askers_private_answer(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    slack.add_user("U0BOB", "bob")
+    await slack.deliver("slash_commands", slack.slash_command(REVERSAL))
+    await slack.wait_for_response()
+    [private] = [e for e in slack.ephemerals if "share_answer" in action_ids({"blocks": e.blocks})]
+    await slack.deliver("interactive", slack.click(private, "share_answer", user="U0BOB"))
+    reply = await slack.wait_for_response(lambda body: "Only the person who asked" in str(body))
+    assert reply.body["response_type"] == "ephemeral"
+    assert slack.calls_to("chat.postMessage") == []
+
+
+# -- feedback and hand-off to a human ------------------------------------------------------
+
+
+async def mention_and_answer(slack: SlackEmulator, text: str) -> dict[str, Any]:
+    bodies = slack.user_posts(GENERAL, f"<@{slack.bot_user_id}> {text}")
+    await deliver_all(slack, bodies)
+    return await answer_in_thread(slack, GENERAL, bodies[0]["event"]["ts"])
+
+
+async def test_thumbs_up_is_stored_with_the_question(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    answer = await mention_and_answer(slack, REVERSAL)
+    await slack.deliver("interactive", slack.click(answer, "feedback_up"))
+    await slack.wait_for_response(lambda body: "Thanks" in str(body))
+    assert bot.service.state is not None
+    [vote] = await bot.service.state.feedback_since(datetime.now(UTC) - timedelta(hours=1))
+    [question] = await bot.service.recent_questions(ALICE)
+    assert (vote.question_id, vote.user, vote.value) == (question.id, ALICE, "up")
+    assert bot.counted("feedback_total", value="up") == 1
+
+
+async def test_thumbs_down_offers_a_human_who_gets_the_question_in_the_team_channel(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot(slack_escalation_channel="C0ONCALL", slack_escalation_usergroup="S0ONCALL")
+    answer = await mention_and_answer(slack, REVERSAL)
+    await slack.deliver("interactive", slack.click(answer, "feedback_down"))
+    offer = await slack.wait_for_response(lambda body: "escalate" in str(body))
+    [ephemeral] = [e for e in slack.ephemerals if "escalate" in action_ids({"blocks": e.blocks})]
+    assert offer.body["response_type"] == "ephemeral"
+    await slack.deliver("interactive", slack.click(ephemeral, "escalate"))
+    posted = await slack.wait_for_call(
+        "chat.postMessage", lambda call: call.params.get("channel") == "C0ONCALL"
+    )
+    shown = section_text(posted.params)
+    assert "<!subteam^S0ONCALL>" in shown
+    assert f"<@{ALICE}>" in shown
+    assert "https://emulator.slack.test/archives/C0GENERAL/p" in shown
+
+
+async def test_unanswered_question_offers_the_hand_off_directly(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot(slack_escalation_channel="C0ONCALL")
+    answer = await mention_and_answer(slack, "what is the vacation policy?")
+    assert "escalate" in action_ids(answer)
+
+
+async def test_a_question_is_handed_off_once_however_often_it_is_clicked(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot(slack_escalation_channel="C0ONCALL")
+    answer = await mention_and_answer(slack, "what is the vacation policy?")
+    for _ in range(2):
+        await slack.deliver("interactive", slack.click(answer, "escalate"))
+    await slack.wait_for_response(lambda body: "already been passed" in str(body))
+    await slack.wait_for_response(lambda body: "asked the team" in str(body))
+    handed_off = [c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "C0ONCALL"]
+    assert len(handed_off) == 1
+
+
+# -- App Home and the assistant pane -------------------------------------------------------
+
+
+async def test_app_home_shows_what_the_bot_knows_and_the_askers_recent_questions(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    await mention_and_answer(slack, REVERSAL)
+    await slack.deliver("events_api", slack.open_home(ALICE))
+    await slack.wait_for_call("views.publish")
+    shown = "\n".join(section_text(block) for block in slack.home_views[ALICE]["blocks"])
+    assert "24 documents" in shown
+    assert "Reversing a posted journal entry" in shown
+    assert REVERSAL in shown
+    assert "/ledger" in shown
+
+
+async def test_assistant_thread_gets_a_greeting_and_the_suggested_prompts(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot(slack_suggested_prompts="Where is the runbook?|How do I deploy?")
+    await slack.deliver("events_api", slack.start_assistant_thread(ALICE))
+    await slack.wait_for_call("assistant.threads.setSuggestedPrompts")
+    [prompts] = slack.suggested_prompts
+    assert [p["message"] for p in prompts.prompts] == ["Where is the runbook?", "How do I deploy?"]
+
+
+async def test_assistant_shows_a_status_then_answers_in_the_thread(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    started = slack.start_assistant_thread(ALICE)
+    thread_ts = started["event"]["assistant_thread"]["thread_ts"]
+    await slack.deliver("events_api", started)
+    await slack.wait_for_call("assistant.threads.setSuggestedPrompts")
+    await slack.deliver("events_api", slack.user_posts_in_assistant_thread(thread_ts, REVERSAL))
+    answer_call = await slack.wait_for_call(
+        "chat.postMessage", lambda call: "feedback" in str(call.params.get("blocks"))
+    )
+    [status] = slack.statuses
+    assert status.status == "is looking through the knowledge base…"
+    assert status_before(slack, "assistant.threads.setStatus", answer_call.at)
+    assert answer_call.params["thread_ts"] == thread_ts
+    assert slack.calls_to("chat.update") == []
+
+
+def status_before(slack: SlackEmulator, method: str, at: float) -> bool:
+    return any(call.at < at for call in slack.calls_to(method))
