@@ -35,7 +35,8 @@ def test_slack_tokens_are_read_from_slacks_own_variable_names(
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-env")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-from-env")
     settings = load_settings()
-    assert (settings.slack_bot_token, settings.slack_app_token) == ("xoxb-from-env", "xapp-from-env")
+    tokens = (settings.slack_bot_token, settings.slack_app_token)
+    assert tokens == ("xoxb-from-env", "xapp-from-env")
 
 
 def test_the_prefixed_variable_wins_over_slacks_own_name(monkeypatch: pytest.MonkeyPatch) -> None:

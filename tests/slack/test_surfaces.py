@@ -305,7 +305,8 @@ async def test_a_question_is_handed_off_once_however_often_it_is_clicked(
         await slack.deliver("interactive", slack.click(answer, "escalate"))
     await slack.wait_for_response(lambda body: "already been passed" in str(body))
     await slack.wait_for_response(lambda body: "asked the team" in str(body))
-    handed_off = [c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "C0ONCALL"]
+    posts = slack.calls_to("chat.postMessage")
+    handed_off = [call for call in posts if call.params["channel"] == "C0ONCALL"]
     assert len(handed_off) == 1
 
 
