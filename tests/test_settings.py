@@ -39,4 +39,7 @@ def test_every_setting_has_help_text() -> None:
 
 def test_table_covers_every_field() -> None:
     names = {row.name for row in settings_table()}
-    assert names == {f"LEDGER_BOT_{field.upper()}" for field in Settings.model_fields}
+    # The SDKs' own key variables keep their usual names.
+    expected = {f"LEDGER_BOT_{field.upper()}" for field in Settings.model_fields}
+    expected -= {"LEDGER_BOT_OPENAI_API_KEY", "LEDGER_BOT_ANTHROPIC_API_KEY"}
+    assert names == expected | {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}

@@ -83,6 +83,18 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Usage:
+    """What a language model's answer consumed."""
+
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    first_token_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What an answerer returns. ``answered`` is False when the knowledge base lacks the answer;
     then ``suggestions`` lists the closest documents instead of ``citations``."""
@@ -93,12 +105,29 @@ class Answer:
     suggestions: tuple[Citation, ...] = ()
     mode: str = "extractive"
     quotes: tuple[str, ...] = field(default=())
+    # Why a language model's answer was replaced by the extractive one (timeout, budget, …).
+    fallback_reason: str | None = None
+    notes: tuple[str, ...] = ()  # lines to show above the answer
+    usage: Usage | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        result: dict[str, object] = {
             "answer": self.text,
             "answered": self.answered,
             "citations": [c.to_dict() for c in self.citations],
             "suggestions": [c.to_dict() for c in self.suggestions],
             "mode": self.mode,
         }
+        if self.fallback_reason is not None:
+            result["fallback_reason"] = self.fallback_reason
+        if self.notes:
+            result["notes"] = list(self.notes)
+        if self.usage is not None:
+            result["usage"] = {
+                "provider": self.usage.provider,
+                "model": self.usage.model,
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+                "cost_usd": round(self.usage.cost_usd, 6),
+            }
+        return result

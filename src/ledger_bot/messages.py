@@ -23,6 +23,20 @@ ANSWER_FAILED = (
     "please try again in a moment."
 )
 SHUTTING_DOWN = "I'm restarting right now. Please ask again in a minute."
+# One line above an extractive answer given instead of the language model's, by reason.
+LLM_FALLBACK_NOTES = {
+    "budget": "Today's budget for the language model is spent, so this answer quotes the "
+    "documents directly.",
+    "circuit_open": "The language model is unavailable right now, so this answer quotes the "
+    "documents directly.",
+    "first_token_timeout": "The language model was too slow to answer, so this answer quotes "
+    "the documents directly.",
+    "timeout": "The language model was too slow to answer, so this answer quotes the "
+    "documents directly.",
+    "rate_limited": "The language model is busy right now, so this answer quotes the "
+    "documents directly.",
+    "error": "The language model could not answer, so this answer quotes the documents directly.",
+}
 
 
 def format_wait(seconds: float) -> str:

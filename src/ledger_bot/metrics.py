@@ -114,6 +114,40 @@ class Metrics:
             "Unix time at which the last knowledge base sync ended, successfully or not.",
         )
 
+        # Language model
+        llm = ("provider", "model")
+        self.llm_requests_total = self._counter(
+            "llm_requests_total",
+            "Calls to the language model, by provider, model and outcome (ok, error).",
+            (*llm, "outcome"),
+        )
+        self.llm_errors_total = self._counter(
+            "llm_errors_total",
+            "Failed calls to the language model, by reason (timeout, rate_limited, …).",
+            (*llm, "reason"),
+        )
+        self.llm_fallbacks_total = self._counter(
+            "llm_fallbacks_total",
+            "Answers given extractively instead of by the language model, by reason.",
+            (*llm, "reason"),
+        )
+        self.llm_tokens_total = self._counter(
+            "llm_tokens_total",
+            "Tokens sent to (input) and received from (output) the language model.",
+            (*llm, "direction"),
+        )
+        self.llm_cost_usd_total = self._counter(
+            "llm_cost_usd_total",
+            "US dollars spent on the language model, from the price table.",
+            llm,
+        )
+        self.llm_time_to_first_token_seconds = self._histogram(
+            "llm_time_to_first_token_seconds",
+            "Seconds from sending a prompt to the model's first words.",
+            llm,
+            ANSWER_BUCKETS,
+        )
+
         # Slack
         self.slack_events_total = self._counter(
             "slack_events_total",

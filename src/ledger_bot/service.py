@@ -10,15 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ledger_bot import messages
-from ledger_bot.answering.base import Answerer
+from ledger_bot.answering.base import (
+    AnswerContext,
+    Answerer,
+    History,
+    TextSink,
+    Turn,
+    user_turns,
+)
 from ledger_bot.answering.extractive import ExtractiveAnswerer
+from ledger_bot.answering.llm import LLMAnswerer, Spending
+from ledger_bot.answering.providers import build_provider
+from ledger_bot.answering.resilience import parse_prices
 from ledger_bot.documents import Answer, SearchHit
 from ledger_bot.errors import InvalidQuestion
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
@@ -58,8 +68,9 @@ class QuestionRequest:
     user: str
     channel: str
     surface: str
-    history: tuple[str, ...] = ()
+    history: tuple[str | Turn, ...] = ()
     thread_ts: str | None = None
+    language: str | None = None  # the asker's language, when the surface knows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +124,18 @@ class LedgerBotService:
             source_prefix,
         )
 
-    async def ask(self, question: str, history: Sequence[str] = ()) -> AnswerResult:
+    async def ask(
+        self,
+        question: str,
+        history: History = (),
+        context: AnswerContext | None = None,
+    ) -> AnswerResult:
         """Answer ``question``, a follow-up to the earlier turns in ``history`` if any.
 
         Raises InvalidQuestion when there is nothing to search for.
         """
         prepared = prepare_question(question, self.settings.max_question_chars)
-        earlier = tuple(turn[: self.settings.max_question_chars] for turn in history if turn)
+        earlier = tuple(turn[: self.settings.max_question_chars] for turn in user_turns(history))
         # A follow-up is searched together with the turn before it, so "and how do I undo
         # it?" finds what "it" was.
         query = "\n".join((*earlier[-1:], prepared.text))
@@ -128,7 +144,7 @@ class LedgerBotService:
             self.knowledge_base.search, query, self.settings.search_limit * PASSAGES_PER_LIMIT
         )
         retrieved = time.perf_counter()
-        answer = await self.answerer.answer(prepared.text, passages, earlier)
+        answer = await self.answerer.answer(prepared.text, passages, history, context)
         return AnswerResult(
             question=prepared.text,
             answer=answer,
@@ -138,7 +154,9 @@ class LedgerBotService:
             answer_seconds=time.perf_counter() - retrieved,
         )
 
-    async def handle(self, request: QuestionRequest) -> QuestionOutcome:
+    async def handle(
+        self, request: QuestionRequest, on_text: TextSink | None = None
+    ) -> QuestionOutcome:
         """The whole life of one question from any surface: validation, redaction, rate
         limits, answering, the question log and metrics. Never raises for a bad question or
         a failing backend: the outcome says what to tell the asker."""
@@ -146,13 +164,15 @@ class LedgerBotService:
         self._idle.clear()
         try:
             with request_context() as request_id:
-                return await self._handle(request, request_id)
+                return await self._handle(request, request_id, on_text)
         finally:
             self._active -= 1
             if not self._active:
                 self._idle.set()
 
-    async def _handle(self, request: QuestionRequest, request_id: str) -> QuestionOutcome:
+    async def _handle(
+        self, request: QuestionRequest, request_id: str, on_text: TextSink | None
+    ) -> QuestionOutcome:
         started = time.perf_counter()
         metrics = self.metrics
         surface = request.surface
@@ -197,9 +217,13 @@ class LedgerBotService:
         question_id = await self._log_question(request, question, request_id, "pending")
         metrics.questions_in_flight.inc()
         try:
+            history = tuple(
+                redact(turn) if isinstance(turn, str) else Turn(turn.role, redact(turn.text))
+                for turn in request.history
+            )
+            context = AnswerContext(asker=request.user, language=request.language, on_text=on_text)
             result = await asyncio.wait_for(
-                self.ask(question, tuple(redact(turn) for turn in request.history)),
-                timeout=self.settings.answer_timeout,
+                self.ask(question, history, context), timeout=self.settings.answer_timeout
             )
         except Exception as exc:
             log.exception("answering failed", extra={"error": type(exc).__name__})
@@ -226,13 +250,14 @@ class LedgerBotService:
             sources=tuple(c.source for c in answer.citations),
             mode=answer.mode,
             answer_text=answer.text,
+            cost_usd=answer.usage.cost_usd if answer.usage is not None else 0.0,
         )
         return finish(
             QuestionOutcome(
                 outcome,
                 request_id,
                 answer=answer,
-                notes=prepared.notes + result.notes,
+                notes=prepared.notes + result.notes + answer.notes,
                 question_id=question_id,
                 seconds=seconds,
             )
@@ -329,24 +354,53 @@ class LedgerBotService:
             )
 
     async def close(self) -> None:
+        close_answerer = getattr(self.answerer, "close", None)
+        if close_answerer is not None:
+            await close_answerer()
         if self.state is not None:
             await self.state.close()
         self.knowledge_base.close()
 
 
-def build_answerer(settings: Settings, knowledge_base: SqliteKnowledgeBase) -> Answerer:
-    return ExtractiveAnswerer(
+def build_answerer(
+    settings: Settings,
+    knowledge_base: SqliteKnowledgeBase,
+    metrics: Metrics | None = None,
+    state: StateStore | None = None,
+) -> Answerer:
+    """The extractive answerer, or a language model's with the extractive one as fallback."""
+    extractive = ExtractiveAnswerer(
         knowledge_base,
         min_support=settings.answer_min_support,
         max_quotes=settings.answer_max_quotes,
+    )
+    provider = build_provider(settings)
+    if provider is None:
+        return extractive
+    spending = None
+    if state is not None and (settings.llm_daily_budget_usd or settings.llm_user_daily_budget_usd):
+        spending = Spending(
+            state,
+            daily_cap=settings.llm_daily_budget_usd,
+            user_daily_cap=settings.llm_user_daily_budget_usd,
+        )
+    return LLMAnswerer(
+        provider,
+        extractive,
+        settings,
+        metrics or Metrics(),
+        prices=parse_prices(settings.llm_prices),
+        spending=spending,
     )
 
 
 def build_service(settings: Settings) -> LedgerBotService:
     """The stateless service of one-shot commands (``ask``, ``search``): no question log, no
-    rate limits. Raises KnowledgeBaseError when there is no index."""
+    rate limits, no spending caps. Raises KnowledgeBaseError when there is no index."""
     knowledge_base = SqliteKnowledgeBase.open(settings.db)
-    return LedgerBotService(settings, knowledge_base, build_answerer(settings, knowledge_base))
+    metrics = Metrics()
+    answerer = build_answerer(settings, knowledge_base, metrics)
+    return LedgerBotService(settings, knowledge_base, answerer, metrics=metrics)
 
 
 def state_sqlite_path(settings: Settings) -> Path:
@@ -361,6 +415,6 @@ async def open_service(
     knowledge_base = SqliteKnowledgeBase.open(settings.db, create=create_kb)
     state = build_state_store(state_url, state_sqlite_path(settings))
     await state.open()
-    return LedgerBotService(
-        settings, knowledge_base, build_answerer(settings, knowledge_base), state=state
-    )
+    metrics = Metrics()
+    answerer = build_answerer(settings, knowledge_base, metrics, state)
+    return LedgerBotService(settings, knowledge_base, answerer, state=state, metrics=metrics)

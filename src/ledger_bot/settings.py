@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger_bot.errors import ConfigError
@@ -240,6 +240,109 @@ class Settings(BaseSettings):
         default=DEFAULT_PROMPTS,
         description="Prompts suggested when someone opens the assistant pane, `|`-separated.",
     )
+    # Language model
+    llm_provider: str = Field(
+        default="none",
+        description=(
+            "Language model that writes answers: `none` (extractive answers only), `openai` "
+            "(any OpenAI-compatible Chat Completions API: OpenAI, Azure OpenAI, vLLM, Ollama, "
+            "llama.cpp, LM Studio) or `anthropic`."
+        ),
+    )
+    llm_model: str | None = Field(
+        default=None, description="Model name sent to the provider (required with a provider)."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description=(
+            "API base URL, for OpenAI-compatible servers and proxies (unset: the provider's)."
+        ),
+    )
+    llm_api_key: str | None = _secret(
+        "API key of the provider. `OPENAI_API_KEY` or `ANTHROPIC_API_KEY` is used when unset."
+    )
+    llm_api_key_file: Path | None = Field(
+        default=None, description="File holding the API key (a mounted Secret); wins over it."
+    )
+    openai_api_key: str | None = Field(
+        default=None,
+        description=(
+            "The OpenAI SDK's usual key variable, used when LEDGER_BOT_LLM_API_KEY is unset."
+        ),
+        validation_alias=AliasChoices("OPENAI_API_KEY"),
+        json_schema_extra={"secret": True, "env": "OPENAI_API_KEY"},
+    )
+    anthropic_api_key: str | None = Field(
+        default=None,
+        description="The Anthropic SDK's usual key variable, used when LEDGER_BOT_LLM_API_KEY is "
+        "unset.",
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY"),
+        json_schema_extra={"secret": True, "env": "ANTHROPIC_API_KEY"},
+    )
+    llm_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds a model's whole answer may take before the extractive answer is sent.",
+    )
+    llm_connect_timeout: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to connect to the provider."
+    )
+    llm_first_token_timeout: float = Field(
+        default=4.0,
+        gt=0,
+        le=120,
+        description=(
+            "Seconds until the model's first words; later, the extractive answer goes out instead "
+            "(keeps answers within the 5-second objective when the model is slow)."
+        ),
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries (with backoff) after a 429 or 5xx."
+    )
+    llm_max_output_tokens: int = Field(
+        default=800, ge=16, le=32_000, description="Longest answer the model may write, in tokens."
+    )
+    llm_temperature: float = Field(
+        default=0.2,
+        ge=0,
+        le=2,
+        description=(
+            "Sampling temperature (OpenAI-compatible models; current Claude models take none)."
+        ),
+    )
+    llm_context_tokens: int = Field(
+        default=3000, ge=200, le=200_000, description="Token budget of the documents in a prompt."
+    )
+    llm_history_tokens: int = Field(
+        default=1000, ge=0, le=100_000, description="Token budget of the conversation so far."
+    )
+    llm_breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed calls in a row after which the provider is not called for a while.",
+    )
+    llm_breaker_cooldown: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds the provider is left alone after the breaker opens.",
+    )
+    llm_prices: str = Field(
+        default="",
+        description=(
+            "Price table, `model=INPUT:OUTPUT` in US dollars per million tokens, comma-separated "
+            "(e.g. `gpt-4o-mini=0.15:0.60`). Costs of unlisted models count as 0."
+        ),
+    )
+    llm_daily_budget_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="Spending cap per UTC day across all askers; beyond it answers are "
+        "extractive (0: no cap).",
+    )
+    llm_user_daily_budget_usd: float = Field(
+        default=0.0, ge=0, description="Spending cap per asker per UTC day (0: no cap)."
+    )
     # Logging
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field(
@@ -264,6 +367,30 @@ class Settings(BaseSettings):
     @classmethod
     def _split_prompts(cls, value: object) -> object:
         return _split_list(value, "|")
+
+    @field_validator("llm_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in {"none", "openai", "anthropic"}:
+            raise ValueError("must be none, openai or anthropic")
+        return value
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _valid_prices(cls, value: str) -> str:
+        from ledger_bot.answering.resilience import parse_prices
+
+        parse_prices(value)
+        return value
+
+    @model_validator(mode="after")
+    def _model_for_provider(self) -> Settings:
+        if self.llm_provider != "none" and not self.llm_model:
+            raise ValueError(
+                "LEDGER_BOT_LLM_MODEL: set the model to use with "
+                f"LEDGER_BOT_LLM_PROVIDER={self.llm_provider}"
+            )
+        return self
 
     @field_validator("slack_mode")
     @classmethod
@@ -328,7 +455,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a rule across settings; its message names them
+                problems.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            field = str(error["loc"][0])
             problems.append(f"{env_name(field)}: {error['msg']} (got {error.get('input')!r})")
         raise ConfigError("invalid setting: " + "; ".join(problems)) from None
 
@@ -347,6 +477,7 @@ def settings_table() -> list[SettingDoc]:
     for field_name, info in Settings.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         default = info.get_default(call_default_factory=True)
+        name = str(extra["env"]) if "env" in extra else env_name(field_name)
         if isinstance(default, tuple):
             shown = ",".join(str(item) for item in default)
         elif default is None:
@@ -355,7 +486,7 @@ def settings_table() -> list[SettingDoc]:
             shown = str(default)
         rows.append(
             SettingDoc(
-                name=env_name(field_name),
+                name=name,
                 default=shown,
                 help=info.description or "",
                 secret=bool(extra.get("secret", False)),

@@ -19,7 +19,11 @@ class RecordingAnswerer:
         self.histories: list[tuple[str, ...]] = []
 
     async def answer(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[object] = (),
+        context: object = None,
     ) -> Answer:
         self.histories.append(tuple(history))
         return Answer(text=f"about {question}", answered=True)

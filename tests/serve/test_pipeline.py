@@ -157,7 +157,11 @@ class _FailingAnswerer:
     mode = "extractive"
 
     async def answer(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[object] = (),
+        context: object = None,
     ) -> Answer:
         raise RuntimeError("disk on fire")
 
@@ -183,7 +187,11 @@ class _SlowAnswerer:
         self.seconds = seconds
 
     async def answer(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[object] = (),
+        context: object = None,
     ) -> Answer:
         await asyncio.sleep(self.seconds)
         return Answer(text="slow but sure", answered=True)

@@ -22,7 +22,11 @@ class SlowAnswerer:
         self.started = asyncio.Event()
 
     async def answer(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[object] = (),
+        context: object = None,
     ) -> Answer:
         self.started.set()
         await asyncio.sleep(0.5)

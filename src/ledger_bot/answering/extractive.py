@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger_bot import messages
+from ledger_bot.answering.base import AnswerContext, History, user_turns
 from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END
 from ledger_bot.documents import Answer, Citation, SearchHit
 from ledger_bot.knowledge_base import Retriever
@@ -97,9 +98,13 @@ class ExtractiveAnswerer:
         self._max_quotes = max_quotes
 
     async def answer(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: History = (),
+        context: AnswerContext | None = None,
     ) -> Answer:
-        return await asyncio.to_thread(self.compose, question, passages, history)
+        return await asyncio.to_thread(self.compose, question, passages, user_turns(history))
 
     def compose(
         self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
