@@ -84,10 +84,11 @@ class ConsoleAdapter:
                     surface="console",
                     history=tuple(history[-HISTORY_TURNS:]) if self._interactive else (),
                 )
-                outcome = await self._service.handle(request)
+                streamed = _Streamed(self._stdout) if self._interactive else None
+                outcome = await self._service.handle(request, on_text=streamed)
                 self.answered += 1
-                if self._interactive:
-                    self._stdout.write(render_outcome_text(outcome) + "\n\n")
+                if streamed is not None:
+                    streamed.finish(render_outcome_text(outcome))
                     if outcome.answer is not None:
                         history.append(text)
                 else:
@@ -96,6 +97,31 @@ class ConsoleAdapter:
                 self._stdout.flush()
         finally:
             self.connected = False
+
+
+class _Streamed:
+    """Prints a streamed answer as it grows, then whatever the final answer adds to it (or the
+    final answer in full, when it differs from what was shown, e.g. renumbered citations)."""
+
+    def __init__(self, stdout: TextIO) -> None:
+        self._stdout = stdout
+        self._shown = ""
+
+    def __call__(self, text: str) -> None:
+        if text.startswith(self._shown):
+            self._stdout.write(text[len(self._shown) :])
+        else:
+            self._stdout.write("\n" + text)
+        self._stdout.flush()
+        self._shown = text
+
+    def finish(self, final: str) -> None:
+        if not self._shown:
+            self._stdout.write(final + "\n\n")
+        elif final.startswith(self._shown):
+            self._stdout.write(final[len(self._shown) :] + "\n\n")
+        else:
+            self._stdout.write("\n\n" + final + "\n\n")
 
 
 def _local_user() -> str:

@@ -55,6 +55,7 @@ def format_wait(seconds: float) -> str:
 # escape them and add Slack's mrkdwn; {placeholders} receive ready-made mentions and links.
 
 SLACK_THINKING = "⏳ Looking through the knowledge base…"
+SLACK_WRITING = "✍️ Still writing…"
 SLACK_ANSWER_EMPTY = "The knowledge base gave me an empty answer."
 SLACK_ANSWER_CUT = "The answer was too long for one Slack message, so it stops here."
 SLACK_MORE_ITEMS = "…and {count:,} more"

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.routing import BaseRoute
 
 from ledger_bot import __version__
+from ledger_bot.answering.llm import LLMAnswerer
 from ledger_bot.console import ConsoleAdapter
 from ledger_bot.errors import MissingExtra
 from ledger_bot.http_api import CheckResult, Readiness, build_http_app
@@ -258,6 +259,21 @@ class BotProcess:
                 return CheckResult(True)
             return CheckResult(False, "shutting down")
 
+        answerer = service.answerer
+        if isinstance(answerer, LLMAnswerer):
+
+            async def language_model() -> CheckResult:
+                breaker = answerer.breaker
+                if breaker.state == "closed":
+                    return CheckResult(True, required=False)
+                return CheckResult(
+                    False,
+                    f"{answerer.provider.name} is failing; answers are extractive, next try in "
+                    f"{breaker.retry_in():.0f} s",
+                    required=False,
+                )
+
+            readiness.add("language_model", language_model)
         readiness.add("knowledge_base", knowledge_base)
         readiness.add("state_store", state_store)
         readiness.add("accepting_questions", accepting)

@@ -322,6 +322,13 @@ def render_file_notice() -> SlackMessage:
     return render_text(messages.SLACK_FILES_NOT_READ)
 
 
+def render_partial(markdown: str) -> SlackMessage:
+    """An answer still being written by the language model, with a "writing…" line under it."""
+    tail = [_context(plain_to_mrkdwn(messages.SLACK_WRITING))]
+    plain = _plain(markdown)
+    return _fit([], markdown, tail, _fallback(plain, default=messages.SLACK_WRITING))
+
+
 def render_thinking() -> SlackMessage:
     """The placeholder shown while a question is being answered."""
     return SlackMessage(

@@ -8,6 +8,7 @@ never leaves the placeholder hanging: if anything fails, an apology takes its pl
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -20,7 +21,13 @@ from ledger_bot import messages
 from ledger_bot.service import LedgerBotService, QuestionOutcome, QuestionRequest
 from ledger_bot.settings import Settings
 from ledger_bot.slack.api import SlackApi
-from ledger_bot.slack.blocks import SlackMessage, render_outcome, render_text, render_thinking
+from ledger_bot.slack.blocks import (
+    SlackMessage,
+    render_outcome,
+    render_partial,
+    render_text,
+    render_thinking,
+)
 from ledger_bot.slack.markup import normalize_question
 from ledger_bot.slack.routing import Audience, thread_root
 
@@ -91,9 +98,12 @@ class TurnRunner:
     async def run(self, turn: Turn, client: AsyncWebClient, audience: Audience) -> str:
         """Answer ``turn``; returns the question's outcome (``failed`` if the bot broke)."""
         placeholder = await self._show_working(turn, client)
+        stream = _Stream(self, turn, client, placeholder)
         private = False
         try:
-            outcome = await self._answer(turn, client, audience)
+            outcome = await self._answer(turn, client, audience, stream)
+            await stream.settle()
+            placeholder = stream.placeholder
             if outcome is None:
                 message, result = render_text(messages.SLACK_FILES_NOT_READ), "file"
             else:
@@ -103,6 +113,8 @@ class TurnRunner:
         except Exception:
             log.exception("answering a Slack question failed", extra={"channel": turn.channel})
             message, result = render_text(messages.ANSWER_FAILED), "failed"
+            await stream.settle()
+            placeholder = stream.placeholder
         await self._deliver(turn, client, placeholder, message, private=private)
         return result
 
@@ -129,7 +141,7 @@ class TurnRunner:
         return str(posted["ts"]) if posted and posted.get("ts") else None
 
     async def _answer(
-        self, turn: Turn, client: AsyncWebClient, audience: Audience
+        self, turn: Turn, client: AsyncWebClient, audience: Audience, stream: _Stream
     ) -> QuestionOutcome | None:
         """The service's outcome, or None for a file shared without a question."""
         question = normalize_question(turn.text, audience.bot_user_id)
@@ -144,13 +156,28 @@ class TurnRunner:
                 surface="slack",
                 history=history,
                 thread_ts=turn.root,
-            )
+            ),
+            on_text=stream.show,
         )
         if turn.has_files and outcome.answer is not None:
             outcome = dataclasses.replace(
                 outcome, notes=(*outcome.notes, messages.SLACK_FILES_NOT_READ)
             )
         return outcome
+
+    async def show(
+        self, turn: Turn, client: AsyncWebClient, ts: str | None, text: str
+    ) -> str | None:
+        """Show the answer so far: update the message ``ts``, or post one; its ts."""
+        partial = render_partial(text)
+        content = {"text": partial.text, "blocks": partial.blocks}
+        if ts is not None:
+            await self._api.call(client, "chat.update", channel=turn.channel, ts=ts, **content)
+            return ts
+        posted = await self._api.call(
+            client, "chat.postMessage", channel=turn.channel, thread_ts=turn.root, **content
+        )
+        return str(posted["ts"]) if posted and posted.get("ts") else None
 
     async def _history(
         self, turn: Turn, client: AsyncWebClient, audience: Audience
@@ -215,3 +242,37 @@ class TurnRunner:
         await self._api.call(
             client, "chat.postMessage", channel=turn.channel, thread_ts=turn.root, **content
         )
+
+
+class _Stream:
+    """The answer as a language model writes it: each new version replaces the placeholder,
+    one update at a time (the answerer already spaces them a second apart), so the final
+    answer is never overtaken by an older partial one."""
+
+    def __init__(
+        self, runner: TurnRunner, turn: Turn, client: AsyncWebClient, placeholder: str | None
+    ) -> None:
+        self.placeholder = placeholder
+        self._runner = runner
+        self._turn = turn
+        self._client = client
+        self._pending: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def show(self, text: str) -> None:
+        self._pending = text
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._pending is not None:
+            text, self._pending = self._pending, None
+            self.placeholder = await self._runner.show(
+                self._turn, self._client, self.placeholder, text
+            )
+
+    async def settle(self) -> None:
+        """Wait for the update in flight, and drop any partial answer not yet shown."""
+        self._pending = None
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
