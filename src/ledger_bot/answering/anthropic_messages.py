@@ -67,7 +67,7 @@ class AnthropicProvider:
             raise ProviderError("timeout", str(exc)) from exc
         except anthropic.APIConnectionError as exc:
             raise ProviderError("unreachable", str(exc)) from exc
-        except anthropic.AnthropicError as exc:  # a stream the SDK cannot parse
+        except (anthropic.AnthropicError, ValueError) as exc:  # a reply the SDK cannot parse
             raise ProviderError("bad_reply", str(exc)) from exc
         text = "".join(parts)
         if not text.strip():

@@ -144,7 +144,10 @@ class LLMAnswerer:
         started = time.monotonic()
         try:
             completion = await self._complete(prompt, streamer)
-        except ProviderError as exc:
+        except Exception as exc:
+            if not isinstance(exc, ProviderError):  # a bug or an SDK surprise: still fall back
+                log.exception("language model call failed unexpectedly")
+                exc = ProviderError("error", f"{type(exc).__name__}: {exc}")
             self.breaker.failed()
             self._metrics.llm_requests_total.labels(**self._labels, outcome="error").inc()
             self._metrics.llm_errors_total.labels(**self._labels, reason=exc.reason).inc()

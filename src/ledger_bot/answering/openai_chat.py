@@ -76,7 +76,7 @@ class OpenAIProvider:
             raise ProviderError("timeout", str(exc)) from exc
         except openai.APIConnectionError as exc:
             raise ProviderError("unreachable", str(exc)) from exc
-        except openai.OpenAIError as exc:  # a stream the SDK cannot parse
+        except (openai.OpenAIError, ValueError) as exc:  # a reply the SDK cannot parse
             raise ProviderError("bad_reply", str(exc)) from exc
         text = "".join(parts)
         if not text.strip():
