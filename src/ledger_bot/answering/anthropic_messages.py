@@ -12,7 +12,13 @@ import anthropic
 from anthropic.types import MessageParam
 
 from ledger_bot.answering.prompt import Prompt
-from ledger_bot.answering.providers import Completion, DeltaSink, ProviderError, classify_status
+from ledger_bot.answering.providers import (
+    Completion,
+    DeltaSink,
+    ProviderError,
+    classify_status,
+    transport_reason,
+)
 from ledger_bot.secret_files import Secret
 from ledger_bot.settings import Settings
 
@@ -69,6 +75,8 @@ class AnthropicProvider:
             raise ProviderError("unreachable", str(exc)) from exc
         except (anthropic.AnthropicError, ValueError) as exc:  # a reply the SDK cannot parse
             raise ProviderError("bad_reply", str(exc)) from exc
+        except Exception as exc:  # the HTTP client's own errors, raised mid-stream
+            raise ProviderError(transport_reason(exc), f"{type(exc).__name__}: {exc}") from exc
         text = "".join(parts)
         if not text.strip():
             raise ProviderError("bad_reply", "the model returned no text")

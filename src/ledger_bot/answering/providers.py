@@ -50,9 +50,16 @@ class ChatProvider(Protocol):
 def classify_status(status: int) -> str:
     if status == 429:
         return "rate_limited"
-    if status >= 500:
+    if status >= 500 or status < 400:  # < 400: an error event inside a 200 stream
         return "server_error"
     return "rejected"
+
+
+def transport_reason(exc: BaseException) -> str:
+    """The reason of an error the SDK let through unwrapped (the HTTP client's own, raised
+    while a stream is read): a read timeout, or a broken connection."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "timeout" if any("Timeout" in name for name in names) else "unreachable"
 
 
 def api_key_secret(settings: Settings) -> Secret:

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 # Seconds between attempts to reach Slack at start, doubling up to the last.
 CONNECT_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+# Seconds between Socket Mode pings; a dead connection is replaced within about this long.
+SOCKET_PING_INTERVAL = 2.0
 
 
 class SlackSecrets:
@@ -179,6 +181,8 @@ class SlackAdapter:
                 self.app,
                 app_token=self._secrets.app_token.require(),
                 logger=logging.getLogger("ledger_bot.slack.socket_mode"),
+                # A socket cut without a close frame is noticed at the next ping check.
+                ping_interval=SOCKET_PING_INTERVAL,
             )
             await self._socket.connect_async()
         log.info(
@@ -209,12 +213,12 @@ class SlackAdapter:
         return [Route(EVENTS_PATH, self._handle_http, methods=["POST"])]
 
     def _verify(self, body: bytes, headers: Any) -> bool:
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp.isdigit() or not signature:
+            return False
         verifier = SignatureVerifier(self._secrets.signing_secret.require())
-        return verifier.is_valid(
-            body=body,
-            timestamp=headers.get("x-slack-request-timestamp", ""),
-            signature=headers.get("x-slack-signature", ""),
-        )
+        return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
     async def _handle_http(self, request: Request) -> Response:
         body = await request.body()

@@ -49,6 +49,17 @@ def build_web_client(token: str | None, base_url: str) -> AsyncWebClient:
     )
 
 
+def _error_name(exc: SlackApiError) -> str:
+    """Slack's error code, or ``http_<status>`` when the reply was not Slack's JSON (a proxy's
+    error page, a cut-off body), in which case the SDK hands over the raw HTTP response."""
+    response = exc.response
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return f"http_{status}" if status else "bad_reply"
+
+
 class SlackApi:
     """Web API calls that log and count their failures instead of raising."""
 
@@ -63,8 +74,7 @@ class SlackApi:
         try:
             response = await function(**params)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-            self._failed(method, error, exc)
+            self._failed(method, _error_name(exc), exc)
             return None
         except Exception as exc:  # connection errors, timeouts, a reply that is not JSON
             self._failed(method, type(exc).__name__, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -83,6 +84,8 @@ class SlackListeners:
         app.action("feedback_down")(self.on_feedback)
         app.action("escalate")(self.on_escalate)
         app.action("share_answer")(self.on_share)
+        # Last: any other event is acknowledged (so Slack does not redeliver it) and counted.
+        app.event(re.compile(".*"))(self.on_other_event)
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -200,6 +203,10 @@ class SlackListeners:
             self._count(kind, "failed" if result == "failed" else "handled")
 
         await self._tracked(answer())
+
+    async def on_other_event(self, event: dict[str, Any]) -> None:
+        log.debug("slack event %s ignored", event.get("type"))
+        self._count("other", "ignored")
 
     # -- the slash command ---------------------------------------------------------------
 

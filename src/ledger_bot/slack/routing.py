@@ -61,8 +61,16 @@ def _from_bot(event: Mapping[str, Any], audience: Audience) -> Route | None:
     return None
 
 
+def _malformed(event: Mapping[str, Any]) -> Route | None:
+    if not isinstance(event.get("channel"), str) or not isinstance(event.get("ts"), str):
+        return _ignore("malformed event (no channel or ts)")
+    return None
+
+
 def route_message(event: Mapping[str, Any], audience: Audience) -> Route:
     """Route a ``message`` event (channels, private channels and DMs)."""
+    if (malformed := _malformed(event)) is not None:
+        return malformed
     subtype = event.get("subtype")
     if subtype not in QUESTION_SUBTYPES:
         return _ignore(f"subtype {subtype}")
@@ -86,6 +94,8 @@ def route_message(event: Mapping[str, Any], audience: Audience) -> Route:
 
 def route_mention(event: Mapping[str, Any], audience: Audience) -> Route:
     """Route an ``app_mention`` event."""
+    if (malformed := _malformed(event)) is not None:
+        return malformed
     if (bot := _from_bot(event, audience)) is not None:
         return bot
     if not audience.allows_channel(str(event.get("channel", "")), event.get("channel_type")):

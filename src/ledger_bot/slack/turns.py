@@ -238,10 +238,13 @@ class TurnRunner:
             )
             if updated is not None:
                 return
-        # No placeholder to replace (or it could not be updated): post the answer instead.
-        await self._api.call(
+        # No placeholder to replace (or it could not be updated): post the answer instead,
+        # and take the stale placeholder away.
+        posted = await self._api.call(
             client, "chat.postMessage", channel=turn.channel, thread_ts=turn.root, **content
         )
+        if posted is not None and placeholder is not None:
+            await self._api.call(client, "chat.delete", channel=turn.channel, ts=placeholder)
 
 
 class _Stream:
