@@ -343,6 +343,14 @@ class Settings(BaseSettings):
     llm_user_daily_budget_usd: float = Field(
         default=0.0, ge=0, description="Spending cap per asker per UTC day (0: no cap)."
     )
+    # Language
+    default_language: str = Field(
+        default="en",
+        description=(
+            "Language of the bot's own messages when the asker's is unknown: en, es, de, fr or "
+            "ja. Answers follow the asker's Slack locale, else the language of the question."
+        ),
+    )
     # Logging
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field(
@@ -367,6 +375,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_prompts(cls, value: object) -> object:
         return _split_list(value, "|")
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        code = value.strip().lower().replace("_", "-").split("-")[0]
+        if code not in {"en", "es", "de", "fr", "ja"}:
+            raise ValueError("must be one of en, es, de, fr, ja")
+        return code
 
     @field_validator("llm_provider")
     @classmethod
