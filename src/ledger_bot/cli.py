@@ -262,7 +262,8 @@ def evaluate(question_set: Path, db: Path | None, show_items: bool, as_json: boo
 
     report = asyncio.run(run_eval(items, ask_turns))
     if as_json:
-        click.echo(json.dumps({"counts": report.counts(), "metrics": report.metrics()}))
+        summary = {"counts": report.counts(), "metrics": report.metrics(), "modes": report.modes()}
+        click.echo(json.dumps(summary))
     else:
         click.echo(render_report(report, show_items=show_items))
 

@@ -64,6 +64,19 @@ class EvalReport:
             "false_refusal": self._share(lambda r: not r.answer.answered, True),
         }
 
+    def modes(self) -> dict[str, int]:
+        """Answers by who wrote them: ``llm``, ``extractive``, or ``fallback:<reason>`` for an
+        extractive answer given because the language model could not answer."""
+        modes: dict[str, int] = {}
+        for result in self.results:
+            answer = result.answer
+            key = f"fallback:{answer.fallback_reason}" if answer.fallback_reason else answer.mode
+            modes[key] = modes.get(key, 0) + 1
+        return dict(sorted(modes.items()))
+
+    def cost_usd(self) -> float:
+        return sum(r.answer.usage.cost_usd for r in self.results if r.answer.usage is not None)
+
     def counts(self) -> dict[str, int]:
         answerable = sum(r.item.answerable for r in self.results)
         return {
@@ -157,6 +170,10 @@ def render_report(report: EvalReport, *, show_items: bool = False) -> str:
         f"{counts['items']} items ({counts['answerable']} answerable, "
         f"{counts['unanswerable']} unanswerable), {counts['skipped']} skipped"
     )
+    modes = ", ".join(f"{mode} {count}" for mode, count in report.modes().items())
+    lines.append(f"answers by mode: {modes or 'none'}")
+    if report.cost_usd():
+        lines.append(f"language model cost: ${report.cost_usd():.4f}")
     lines.append("| metric | value |")
     lines.append("|---|---|")
     for name, value in report.metrics().items():

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
+from ledger_bot.metrics import Metrics
 from ledger_bot.server import BotProcess
 from ledger_bot.service import LedgerBotService, build_answerer
 from ledger_bot.settings import load_settings
@@ -92,7 +93,9 @@ async def start_bot(
         store = state or SqliteStateStore(tmp_path / "state.db")
         await store.open()
         kb = SqliteKnowledgeBase.open(sample_db)
-        service = LedgerBotService(settings, kb, build_answerer(settings, kb), state=store)
+        metrics = Metrics()
+        answerer = build_answerer(settings, kb, metrics, store)
+        service = LedgerBotService(settings, kb, answerer, state=store, metrics=metrics)
         process = BotProcess(settings, console=False, service=service)
         task = asyncio.create_task(process.run())
         await asyncio.wait_for(process.started.wait(), 10)
