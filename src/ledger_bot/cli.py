@@ -299,6 +299,45 @@ def serve(db: Path | None, port: int | None, console: bool | None) -> None:
     sys.exit(asyncio.run(run_server(settings, console=console)))
 
 
+# -- mcp -----------------------------------------------------------------------------------
+
+
+@main.command("mcp")
+@db_option
+@reports_errors
+def mcp_stdio(db: Path | None) -> None:
+    """Serve the knowledge base to an AI assistant over MCP on standard input and output.
+
+    For Claude Desktop, Claude Code, Cursor or VS Code on this machine (see
+    docs/mcp/TEAM_INSTALL_GUIDE.md). Tools: search_knowledge, ask, get_document, list_sources;
+    documents as kb://docs/{source} resources. Logs go to standard error; questions go through
+    the same limits and question log as Slack's.
+    """
+    from ledger_bot.logs import configure_logging
+
+    try:
+        from ledger_bot.mcp_server import build_mcp_server
+    except ImportError as exc:
+        from ledger_bot.errors import MissingExtra
+
+        raise MissingExtra("ledger-bot mcp", "mcp", exc.name or "mcp") from exc
+    from ledger_bot.secret_files import Secret
+    from ledger_bot.service import open_service
+
+    settings = _settings(db=db)
+    configure_logging(settings.log_level, "json", stream=sys.stderr)
+    state_url = Secret("LEDGER_BOT_STATE_URL", settings.state_url, settings.state_url_file).get()
+
+    async def run() -> None:
+        service = await open_service(settings, state_url=state_url)
+        try:
+            await build_mcp_server(service).run_stdio_async()
+        finally:
+            await service.close()
+
+    asyncio.run(run())
+
+
 # -- stats ---------------------------------------------------------------------------------
 
 

@@ -93,6 +93,17 @@ def build_slack_adapter(settings: Settings, service: LedgerBotService) -> Adapte
     return SlackAdapter(settings, service)
 
 
+def build_mcp_adapter(settings: Settings, service: LedgerBotService) -> Adapter | None:
+    """MCP over HTTP at /mcp when LEDGER_BOT_MCP_ENABLED, else None."""
+    if not settings.mcp_enabled:
+        return None
+    try:
+        from ledger_bot.mcp_http import McpHttpAdapter
+    except ImportError as exc:
+        raise MissingExtra("LEDGER_BOT_MCP_ENABLED", "mcp", exc.name or "mcp") from exc
+    return McpHttpAdapter(settings, service)
+
+
 class BotProcess:
     """Everything ``serve`` runs, wired together; :meth:`run` returns the exit status."""
 
@@ -137,11 +148,11 @@ class BotProcess:
         adapters: list[Adapter] = []
         try:
             slack = build_slack_adapter(settings, service)
+            mcp = build_mcp_adapter(settings, service)
         except Exception:
             await service.close()
             raise
-        if slack is not None:
-            adapters.append(slack)
+        adapters.extend(adapter for adapter in (slack, mcp) if adapter is not None)
         # The console answers by default only when no other surface does.
         if self.console or (self.console is None and slack is None):
             interactive = self.stdin.isatty()

@@ -343,6 +343,29 @@ class Settings(BaseSettings):
     llm_user_daily_budget_usd: float = Field(
         default=0.0, ge=0, description="Spending cap per asker per UTC day (0: no cap)."
     )
+    # MCP
+    mcp_enabled: bool = Field(
+        default=False,
+        description=(
+            "Serve the knowledge base over MCP (streamable HTTP) at `/mcp` on LEDGER_BOT_PORT; "
+            "needs LEDGER_BOT_MCP_TOKENS. `ledger-bot mcp` serves stdio regardless."
+        ),
+    )
+    mcp_tokens: str | None = Field(
+        default=None,
+        description="Bearer tokens accepted at `/mcp`, comma-separated (one per teammate or tool).",
+        json_schema_extra={"secret": True},
+    )
+    mcp_tokens_file: Path | None = Field(
+        default=None,
+        description="File holding the MCP bearer tokens, one per line; wins over the variable.",
+    )
+    mcp_max_output_chars: int = Field(
+        default=8000,
+        ge=1000,
+        le=100_000,
+        description="Longest tool output, in characters; longer results say how to get the rest.",
+    )
     # Language
     default_language: str = Field(
         default="en",
