@@ -10,6 +10,7 @@ each one. Below the threshold it says so and lists the closest documents.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,19 @@ def split_units(text: str) -> list[str]:
         units.append("\n".join(fence))
     flush()
     return units
+
+
+@functools.lru_cache(maxsize=8192)
+def _units_of(text: str) -> tuple[list[str], list[frozenset[str]]]:
+    """A passage's quotable units and the terms of each. Passages recur across questions
+    (the same popular documents keep being retrieved), so their analysis is kept."""
+    units = split_units(text)
+    return units, [frozenset(analyze(unit)) for unit in units]
+
+
+@functools.lru_cache(maxsize=8192)
+def _terms_of(text: str) -> frozenset[str]:
+    return frozenset(analyze(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +149,11 @@ class ExtractiveAnswerer:
     def _score(self, group: list[SearchHit], weights: dict[str, float], total: float) -> _Scored:
         """Support of one document: the weight its title, headings and retrieved passages carry;
         its quotable units are those of the passage with the best single unit."""
-        present = set(analyze(group[0].title))
+        present = set(_terms_of(group[0].title))
         best: tuple[float, SearchHit, list[str], list[float]] | None = None
         for hit in group:
-            units = split_units(hit.text)
-            unit_terms = [set(analyze(unit)) for unit in units]
-            present |= set(analyze(hit.heading)).union(*unit_terms)
+            units, unit_terms = _units_of(hit.text)
+            present |= _terms_of(hit.heading).union(*unit_terms)
             unit_weights = [sum(w for t, w in weights.items() if t in ts) for ts in unit_terms]
             top = max(unit_weights, default=0.0)
             if best is None or top > best[0]:
