@@ -19,6 +19,7 @@ from ledger_bot.chunking import chunk_document
 from ledger_bot.documents import Document
 from ledger_bot.errors import DocumentError, LedgerBotError
 from ledger_bot.ingest import FoundFile, discover, parse_file
+from ledger_bot.ingest.discover import absolute
 from ledger_bot.knowledge_base import KnowledgeBaseWriter, SqliteKnowledgeBase
 
 
@@ -108,12 +109,13 @@ def _removal_scopes(paths: Sequence[Path]) -> dict[str, set[str] | None]:
     """
     scopes: dict[str, set[str] | None] = {}
     for path in paths:
+        given = absolute(path)
         if path.is_dir():
-            scopes[str(path.resolve())] = None
+            scopes[str(given)] = None
         elif path.is_file():
-            scope = scopes.setdefault(str(path.resolve().parent), set())
+            scope = scopes.setdefault(str(given.parent), set())
             if scope is not None:
-                scope.add(path.resolve().name)
+                scope.add(given.name)
     return scopes
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from ledger_bot.errors import LedgerBotError
 from ledger_bot.indexer import IndexReport, index_paths
 from ledger_bot.ingest import discover
+from ledger_bot.ingest.discover import absolute
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class KnowledgeSync:
                 if status.st_mtime_ns >= indexed_at_ns:
                     return True
                 wanted.setdefault(str(item.root), set()).add(item.relpath)
-            folders = {str(source.resolve()) for source in self._sources if source.is_dir()}
+            folders = {str(absolute(source)) for source in self._sources if source.is_dir()}
             for root in folders | set(wanted):
                 indexed = set(self._kb.file_hashes(root))
                 expected = wanted.get(root, set())

@@ -53,6 +53,12 @@ class _Folder:
     ancestors: frozenset[tuple[int, int]]  # the keys of the folders above, and its own
 
 
+def absolute(path: Path) -> Path:
+    """``path`` made absolute and normalised, with its symlinks left as they are: the key a
+    source is indexed under."""
+    return Path(os.path.abspath(path))  # noqa: PTH100 - resolve() would follow symlinks
+
+
 @dataclass(slots=True)
 class _Walk:
     found: list[FoundFile] = field(default_factory=list)
@@ -65,14 +71,16 @@ class _Walk:
         if isinstance(status, str):
             self.skipped.append(SkippedPath(str(path), status))
         elif stat.S_ISDIR(status.st_mode):
-            self._walk_root(path.resolve(), status)
+            # Absolute but not resolved: a source given as a symlink (git-sync's `current`)
+            # stays the same root when the link moves to a new checkout.
+            self._walk_root(absolute(path), status)
         elif not stat.S_ISREG(status.st_mode):
             self.skipped.append(SkippedPath(str(path), "not a regular file"))
         elif not _is_supported(path.name):
             self.skipped.append(SkippedPath(str(path), "unsupported file type"))
         else:
-            real = path.resolve()
-            self._add_file(real.parent, real.name, status)
+            given = absolute(path)
+            self._add_file(given.parent, given.name, status)
 
     def _walk_root(self, root: Path, status: os.stat_result) -> None:
         found_before = len(self.found)
