@@ -1,6 +1,22 @@
-"""Every text Ledger Bot says to a person, in one place so it can be translated."""
+"""Every text Ledger Bot says to a person, in one place so it can be translated.
+
+These English texts are the message ids of the catalogs under ``ledger_bot/locale``
+(``python -m ledger_bot.i18n extract`` collects every text of this module); show them through
+:mod:`ledger_bot.i18n`, which picks the asker's language. ``{placeholders}`` are filled after
+translation; whole numbers given to them are written with the language's digit grouping.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Plural(NamedTuple):
+    """A text with a singular and a plural form; the count picks one (gettext's ngettext)."""
+
+    one: str
+    many: str
+
 
 ANSWER_INTRO = "Here is what the knowledge base says:"
 QUOTE_SOURCE = "from {location} [{number}]"
@@ -10,7 +26,7 @@ NOT_FOUND_NO_SUGGESTIONS = (
     "Nothing in it comes close; maybe the question uses other words than the docs?"
 )
 EMPTY_QUESTION = "Please ask a question: the message had no text I could search for."
-QUESTION_TRUNCATED = "Your message was long, so I read only its first {limit:,} characters."
+QUESTION_TRUNCATED = "Your message was long, so I read only its first {limit} characters."
 SOURCES_HEADING = "Sources:"
 RATE_LIMITED = {
     "user": "You're asking faster than I can keep up with. Please try again in {wait}.",
@@ -39,15 +55,10 @@ LLM_FALLBACK_NOTES = {
 }
 
 
-def format_wait(seconds: float) -> str:
-    """A short, friendly duration: "45 seconds", "3 minutes", "2 hours"."""
-    if seconds < 90:
-        value, unit = max(1, round(seconds)), "second"
-    elif seconds < 90 * 60:
-        value, unit = round(seconds / 60), "minute"
-    else:
-        value, unit = round(seconds / 3600), "hour"
-    return f"{value} {unit}{'' if value == 1 else 's'}"
+# How long to wait, in RATE_LIMITED's {wait}: seconds up to 90, minutes up to 90, then hours.
+WAIT_SECONDS = Plural("{count} second", "{count} seconds")
+WAIT_MINUTES = Plural("{count} minute", "{count} minutes")
+WAIT_HOURS = Plural("{count} hour", "{count} hours")
 
 
 # --- Slack -------------------------------------------------------------------------------------
@@ -58,7 +69,7 @@ SLACK_THINKING = "⏳ Looking through the knowledge base…"
 SLACK_WRITING = "✍️ Still writing…"
 SLACK_ANSWER_EMPTY = "The knowledge base gave me an empty answer."
 SLACK_ANSWER_CUT = "The answer was too long for one Slack message, so it stops here."
-SLACK_MORE_ITEMS = "…and {count:,} more"
+SLACK_MORE_ITEMS = "…and {count} more"
 SLACK_BUTTON_HELPFUL = "👍 Helpful"
 SLACK_BUTTON_NOT_HELPFUL = "👎 Not helpful"
 SLACK_BUTTON_ESCALATE = "🙋 Ask a human"
@@ -82,8 +93,8 @@ SLACK_HOME_INTRO = (
     "I answer questions from your team's documents, quoting them and linking the sources."
 )
 SLACK_HOME_KNOWLEDGE_HEADING = "What I know"
-SLACK_HOME_DOCUMENTS = ("{count:,} document", "{count:,} documents")  # one, many
-SLACK_HOME_PASSAGES = ("{count:,} passage", "{count:,} passages")  # one, many
+SLACK_HOME_DOCUMENTS = Plural("{count} document", "{count} documents")
+SLACK_HOME_PASSAGES = Plural("{count} passage", "{count} passages")
 SLACK_HOME_INDEXED = "{documents}, {passages}, last indexed {when}."
 SLACK_HOME_NOT_INDEXED = "{documents}, {passages}, not indexed yet."
 SLACK_HOME_SOURCES_HEADING = "Documents"

@@ -1,4 +1,9 @@
-"""Plain-text and JSON renderings of answers, shared by the CLI and the console adapter."""
+"""Plain-text and JSON renderings of answers, shared by the CLI and the console adapter.
+
+Their few words of their own are in the language they are given: the console and the CLI have
+no asker's locale, so they pass the default language (an outcome carries the one it was
+answered in).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,20 @@ from typing import TYPE_CHECKING
 
 from ledger_bot import messages
 from ledger_bot.documents import Answer
+from ledger_bot.i18n import SOURCE_LANGUAGE, translate
 
 if TYPE_CHECKING:
     from ledger_bot.service import QuestionOutcome
 
 
-def render_answer_text(answer: Answer, notes: tuple[str, ...] = ()) -> str:
+def render_answer_text(
+    answer: Answer, notes: tuple[str, ...] = (), *, language: str = SOURCE_LANGUAGE
+) -> str:
     """The answer, its notes above it and a numbered source list below it."""
     lines = [*notes, answer.text]
     if answer.citations:
         lines.append("")
-        lines.append(messages.SOURCES_HEADING)
+        lines.append(translate(language, messages.SOURCES_HEADING))
         for number, citation in enumerate(answer.citations, start=1):
             lines.append(f"[{number}] {citation.title} — {citation.url or citation.source}")
     return "\n".join(lines)
@@ -25,7 +33,7 @@ def render_answer_text(answer: Answer, notes: tuple[str, ...] = ()) -> str:
 def render_outcome_text(outcome: QuestionOutcome) -> str:
     if outcome.answer is None:
         return outcome.message
-    return render_answer_text(outcome.answer, outcome.notes)
+    return render_answer_text(outcome.answer, outcome.notes, language=outcome.language)
 
 
 def outcome_to_dict(question: str, outcome: QuestionOutcome) -> dict[str, object]:

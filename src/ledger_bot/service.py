@@ -11,12 +11,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ledger_bot import messages
+from ledger_bot import i18n, messages
 from ledger_bot.answering.base import (
     AnswerContext,
     Answerer,
@@ -70,7 +70,10 @@ class QuestionRequest:
     surface: str
     history: tuple[str | Turn, ...] = ()
     thread_ts: str | None = None
-    language: str | None = None  # the asker's language, when the surface knows it
+    # The asker's language, when the surface knows it: a name such as "Spanish" (a code or
+    # locale such as "es-ES" works too). The answer is written in it, and the bot's own texts
+    # too if it is one of i18n.LANGUAGES (else they are in the default language).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class QuestionOutcome:
     ``outcome`` is one of answered, not_found, rejected, rate_limited, error. ``message`` is
     the text to show the asker when there is no answer (a rejection, a rate-limit notice, an
     apology); ``notes`` are lines to show above an answer (e.g. that the question was cut).
+    ``language`` is the code of the language they, and the answer's fixed texts, are in.
     """
 
     outcome: str
@@ -90,6 +94,7 @@ class QuestionOutcome:
     question_id: int | None = None
     retry_after: float = 0.0
     seconds: float = 0.0
+    language: str = i18n.SOURCE_LANGUAGE
 
 
 class LedgerBotService:
@@ -130,10 +135,14 @@ class LedgerBotService:
         history: History = (),
         context: AnswerContext | None = None,
     ) -> AnswerResult:
-        """Answer ``question``, a follow-up to the earlier turns in ``history`` if any.
+        """Answer ``question``, a follow-up to the earlier turns in ``history`` if any. The
+        answer's own words and the notes are in the ``context``'s locale, else the default
+        language.
 
         Raises InvalidQuestion when there is nothing to search for.
         """
+        locale = (context.locale if context is not None else None) or self.settings.default_language
+        context = replace(context or AnswerContext(), locale=locale)
         prepared = prepare_question(question, self.settings.max_question_chars)
         earlier = tuple(turn[: self.settings.max_question_chars] for turn in user_turns(history))
         # A follow-up is searched together with the turn before it, so "and how do I undo
@@ -149,7 +158,7 @@ class LedgerBotService:
             question=prepared.text,
             answer=answer,
             passages=tuple(passages),
-            notes=prepared.notes,
+            notes=self._localized(prepared.notes, locale),
             retrieval_seconds=retrieved - started,
             answer_seconds=time.perf_counter() - retrieved,
         )
@@ -176,8 +185,12 @@ class LedgerBotService:
         started = time.perf_counter()
         metrics = self.metrics
         surface = request.surface
+        known = i18n.language_code(request.language)
+        locale = known or self.settings.default_language  # of the bot's own texts
+        tr = i18n.translator(locale)
 
         def finish(outcome: QuestionOutcome) -> QuestionOutcome:
+            outcome = replace(outcome, language=locale)
             metrics.questions_total.labels(surface=surface, outcome=outcome.outcome).inc()
             log.info(
                 "question %s",
@@ -193,24 +206,26 @@ class LedgerBotService:
             return outcome
 
         if not self.accepting:
-            return finish(QuestionOutcome("rejected", request_id, message=messages.SHUTTING_DOWN))
+            return finish(
+                QuestionOutcome("rejected", request_id, message=tr(messages.SHUTTING_DOWN))
+            )
         try:
             prepared = prepare_question(request.text, self.settings.max_question_chars)
-        except InvalidQuestion as exc:
-            return finish(QuestionOutcome("rejected", request_id, message=str(exc)))
+        except InvalidQuestion as exc:  # its message is one of messages.py: translate it
+            return finish(QuestionOutcome("rejected", request_id, message=tr(str(exc))))
         question = redact(prepared.text)
         if self.limiter is not None:
             decision = await self._guard(
                 "take_token", self.limiter.check(request.user, request.channel)
             )
             if decision is not None and not decision.allowed:
-                wait = messages.format_wait(decision.retry_after)
+                wait = i18n.format_wait(decision.retry_after, locale)
                 await self._log_question(request, question, request_id, "rate_limited")
                 return finish(
                     QuestionOutcome(
                         "rate_limited",
                         request_id,
-                        message=messages.RATE_LIMITED[decision.limit].format(wait=wait),
+                        message=tr(messages.RATE_LIMITED[decision.limit], wait=wait),
                         retry_after=decision.retry_after,
                     )
                 )
@@ -221,7 +236,14 @@ class LedgerBotService:
                 redact(turn) if isinstance(turn, str) else Turn(turn.role, redact(turn.text))
                 for turn in request.history
             )
-            context = AnswerContext(asker=request.user, language=request.language, on_text=on_text)
+            context = AnswerContext(
+                asker=request.user,
+                # The model is told a language by name; one the bot does not speak is passed
+                # on as given.
+                language=i18n.LANGUAGES[known] if known else request.language,
+                locale=locale,
+                on_text=on_text,
+            )
             result = await asyncio.wait_for(
                 self.ask(question, history, context), timeout=self.settings.answer_timeout
             )
@@ -233,7 +255,7 @@ class LedgerBotService:
             )
             return finish(
                 QuestionOutcome(
-                    "error", request_id, message=messages.ANSWER_FAILED, question_id=question_id
+                    "error", request_id, message=tr(messages.ANSWER_FAILED), question_id=question_id
                 )
             )
         finally:
@@ -257,10 +279,21 @@ class LedgerBotService:
                 outcome,
                 request_id,
                 answer=answer,
-                notes=prepared.notes + result.notes + answer.notes,
+                notes=self._localized(prepared.notes + answer.notes, locale) + result.notes,
                 question_id=question_id,
                 seconds=seconds,
             )
+        )
+
+    def _localized(self, notes: tuple[str, ...], locale: str) -> tuple[str, ...]:
+        """``notes`` made elsewhere, in English, in the language ``locale``: each is one of
+        messages.py, or the truncation note, which is made again with its limit."""
+        tr = i18n.translator(locale)
+        limit = self.settings.max_question_chars
+        truncated = messages.QUESTION_TRUNCATED.format(limit=limit)
+        return tuple(
+            tr(messages.QUESTION_TRUNCATED, limit=limit) if note == truncated else tr(note)
+            for note in notes
         )
 
     async def _guard(self, operation: str, call: Awaitable[T]) -> T | None:

@@ -7,6 +7,7 @@ import pytest
 
 from ledger_bot import messages
 from ledger_bot.documents import Answer, Citation
+from ledger_bot.i18n import translate
 from ledger_bot.service import QuestionOutcome
 from ledger_bot.slack.blocks import (
     SlackMessage,
@@ -16,6 +17,7 @@ from ledger_bot.slack.blocks import (
     render_file_notice,
     render_home,
     render_outcome,
+    render_partial,
     render_shared_answer,
     render_text,
     render_thinking,
@@ -266,7 +268,7 @@ def test_source_without_url_shows_its_title_and_id_in_code() -> None:
 
 
 def test_notes_are_shown_above_the_answer() -> None:
-    note = messages.QUESTION_TRUNCATED.format(limit=4000)
+    note = translate("en", messages.QUESTION_TRUNCATED, limit=4000)
     message = render_outcome(outcome(notes=(note,)), escalation=False)
     assert_within_limits(message)
     assert message.blocks[0] == {
@@ -729,3 +731,92 @@ def test_home_with_huge_inputs_stays_within_100_blocks() -> None:
         recent=[(HUGE, "answered", WHEN) for _ in range(500)],
     )
     assert_blocks_within_limits(view["blocks"], max_blocks=100)
+
+
+# -- the language of the bot's own texts --------------------------------------------------------
+
+
+def button_texts(message: SlackMessage) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in message.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_thinking_is_shown_in_the_given_language() -> None:
+    assert render_thinking(language="ja").text == "⏳ ナレッジベースを検索しています…"
+
+
+def test_partial_answer_says_it_is_still_writing_in_the_given_language() -> None:
+    message = render_partial("Void it", language="fr")
+    assert contexts(message) == ["✍️ Rédaction en cours…"]
+
+
+def test_answer_buttons_and_sources_heading_are_in_the_given_language() -> None:
+    message = render_outcome(
+        outcome(answer=answer("Void it [1].", GUIDE)), escalation=True, share=True, language="de"
+    )
+    assert_within_limits(message)
+    assert button_texts(message) == ["👍 Hilfreich", "👎 Nicht hilfreich", "Im Channel posten"]
+    assert contexts(message)[0].startswith("*Quellen:*\n[1] ")
+    assert sections(message) == ["Void it [1]."]
+
+
+def test_not_found_is_said_in_the_given_language() -> None:
+    message = render_outcome(
+        outcome("not_found", answer=Answer(text="-", answered=False, suggestions=(LOCAL,))),
+        escalation=True,
+        language="es",
+    )
+    assert message.text == "No encontré una respuesta a eso en la base de conocimiento."
+    assert sections(message)[1] == (
+        "Estos documentos son los que más se acercan:\n• Ops notes `notes/ops.md`"
+    )
+    assert button_texts(message) == ["🙋 Preguntar a una persona"]
+
+
+def test_outcome_message_without_text_falls_back_to_an_apology_in_the_given_language() -> None:
+    message = render_outcome(outcome("error", message=" "), escalation=False, language="fr")
+    assert sections(message) == [
+        "Désolé, un problème est survenu pendant que je répondais. "
+        "L’erreur a été enregistrée\u00a0; réessayez dans un instant."
+    ]
+
+
+def test_feedback_thanks_are_in_the_given_language() -> None:
+    message = render_feedback_ack("up", question_id=7, escalation=False, language="es")
+    assert sections(message) == ["¡Gracias por tu opinión, me alegra haber ayudado!"]
+
+
+def test_escalation_and_its_confirmation_are_in_the_given_languages() -> None:
+    request = escalation(language="de")
+    done = render_escalation_done("C0ONCALL", language="ja")
+    assert "möchte hierauf eine Antwort von einem Menschen:" in sections(request)[0]
+    assert done.text == "<#C0ONCALL> でチームに確認を依頼しました。"
+
+
+def test_shared_answer_says_who_asked_in_the_given_language() -> None:
+    message = render_shared_answer(
+        question="¿Cómo anulo?", answer=answer(), asker="U1", language="es"
+    )
+    assert contexts(message)[0] == "<@U1> preguntó: ¿Cómo anulo?"
+
+
+def test_home_is_shown_in_the_given_language() -> None:
+    shown = home_sections(home(language="es"))
+    assert shown[1] == (
+        "*Lo que sé*\n24 documentos, 310 fragmentos; última indexación: "
+        "<!date^1795701600^{date_short_pretty} a las {time}|26/11/2026 14:00 UTC>."
+    )
+    assert shown[2].endswith("\n…y 22 más")
+    assert "• Escribe `/ledger` y tu pregunta en cualquier sitio" in shown[3]
+    assert shown[4].startswith("*Tus preguntas recientes*\n• How do I void? — ✅ respondida · ")
+
+
+def test_home_counts_in_the_plural_forms_of_the_given_language() -> None:
+    view = home(documents=1, chunks=1_000_000, last_indexed_at=None, language="fr")
+    assert home_sections(view)[1] == (
+        "*Ce que je sais*\n1 document, 1\u202f000\u202f000 de passages\u00a0; pas encore indexé."
+    )

@@ -22,6 +22,7 @@ BOT_SCOPES = {
     "chat:write",
     "commands",
     "assistant:write",
+    "users:read",
 }
 BOT_EVENTS = {
     "app_mention",

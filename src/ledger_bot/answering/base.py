@@ -30,6 +30,7 @@ class AnswerContext:
 
     asker: str | None = None
     language: str | None = None  # e.g. "Spanish"; None: the language of the question
+    locale: str | None = None  # e.g. "es": the language of fixed texts; None: English
     on_text: TextSink | None = None  # streaming: called with the answer so far
 
 

@@ -4,7 +4,9 @@ It never writes prose of its own about the subject. It weighs the question's ter
 they are in the knowledge base, checks how much of that weight the best passages carry (the
 *support*), and only answers when the support clears ``min_support``. Then it quotes, word for
 word, the sentences that carry the most weight, from at most ``max_quotes`` passages, and cites
-each one. Below the threshold it says so and lists the closest documents.
+each one. Below the threshold it says so and lists the closest documents. Its own few words
+(the introduction, the source lines) are in the language of the context's ``locale``; the
+quotes stay in the language of the documents.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ledger_bot import messages
 from ledger_bot.answering.base import AnswerContext, History, user_turns
 from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END
 from ledger_bot.documents import Answer, Citation, SearchHit
+from ledger_bot.i18n import SOURCE_LANGUAGE, Translator, translator
 from ledger_bot.knowledge_base import Retriever
 from ledger_bot.terms import analyze, analyze_unique
 
@@ -118,19 +121,29 @@ class ExtractiveAnswerer:
         history: History = (),
         context: AnswerContext | None = None,
     ) -> Answer:
-        return await asyncio.to_thread(self.compose, question, passages, user_turns(history))
+        language = (context.locale if context is not None else None) or SOURCE_LANGUAGE
+        return await asyncio.to_thread(
+            self.compose, question, passages, user_turns(history), language=language
+        )
 
     def compose(
-        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[str] = (),
+        *,
+        language: str = SOURCE_LANGUAGE,
     ) -> Answer:
-        """The answer to ``question`` from ``passages`` (best first), computed synchronously.
+        """The answer to ``question`` from ``passages`` (best first), computed synchronously,
+        its own words in ``language`` (a code of :data:`ledger_bot.i18n.LANGUAGES`).
 
         Terms that only the earlier turns in ``history`` contain count at half weight, so a
         follow-up ("and how do I undo it?") is read in the light of what came before.
         """
+        tr = translator(language)
         terms = analyze_unique([question])
         if not terms or not passages:
-            return self._not_found(passages)
+            return self._not_found(passages, tr)
         context_terms = [t for t in analyze_unique(history[-HISTORY_TURNS:]) if t not in terms]
         weights = self._retriever.term_weights(terms + context_terms)
         for term in context_terms:
@@ -140,11 +153,11 @@ class ExtractiveAnswerer:
         scored = [self._score(group, weights, total) for group in groups]
         best_support = max(item.support for item in scored)
         if best_support < self._min_support:
-            return self._not_found(passages)
+            return self._not_found(passages, tr)
         # Passages that carry most of what the best one does, in retrieval order.
         floor = max(self._min_support, best_support * SUPPORT_FLOOR)
         chosen = [item for item in scored if item.support >= floor][: self._max_quotes]
-        return self._compose(chosen)
+        return self._compose(chosen, tr)
 
     def _score(self, group: list[SearchHit], weights: dict[str, float], total: float) -> _Scored:
         """Support of one document: the weight its title, headings and retrieved passages carry;
@@ -183,10 +196,10 @@ class ExtractiveAnswerer:
         )
         return text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1].rstrip() + "…"
 
-    def _compose(self, chosen: list[_Scored]) -> Answer:
+    def _compose(self, chosen: list[_Scored], tr: Translator) -> Answer:
         citations: list[Citation] = []
         numbers: dict[str, int] = {}
-        parts = [messages.ANSWER_INTRO]
+        parts = [tr(messages.ANSWER_INTRO)]
         quotes = []
         for item in chosen:
             hit = item.hit
@@ -201,7 +214,7 @@ class ExtractiveAnswerer:
             quote = self._quote(item)
             quotes.append(quote)
             quoted = "\n".join("> " + line for line in quote.split("\n"))
-            label = messages.QUOTE_SOURCE.format(location=location, number=numbers[hit.source])
+            label = tr(messages.QUOTE_SOURCE, location=location, number=numbers[hit.source])
             parts.append(f"{quoted}\n— {label}")
         return Answer(
             text="\n\n".join(parts),
@@ -211,19 +224,19 @@ class ExtractiveAnswerer:
             quotes=tuple(quotes),
         )
 
-    def _not_found(self, passages: Sequence[SearchHit]) -> Answer:
+    def _not_found(self, passages: Sequence[SearchHit], tr: Translator) -> Answer:
         suggestions: list[Citation] = []
         for hit in passages:
             if all(s.source != hit.source for s in suggestions) and hit.score > 0:
                 suggestions.append(Citation(hit.source, hit.title, hit.url, hit.score))
             if len(suggestions) == MAX_SUGGESTIONS:
                 break
-        lines = [messages.NOT_FOUND]
+        lines = [tr(messages.NOT_FOUND)]
         if suggestions:
-            lines.append(messages.NOT_FOUND_SUGGESTIONS)
+            lines.append(tr(messages.NOT_FOUND_SUGGESTIONS))
             lines.extend(f"• {s.title} ({s.source})" for s in suggestions)
         else:
-            lines.append(messages.NOT_FOUND_NO_SUGGESTIONS)
+            lines.append(tr(messages.NOT_FOUND_NO_SUGGESTIONS))
         return Answer(
             text="\n".join(lines), answered=False, suggestions=tuple(suggestions), mode=self.mode
         )

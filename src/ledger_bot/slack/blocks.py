@@ -4,6 +4,9 @@ Every renderer keeps section texts to 3,000 characters, a message to 50 blocks (
 100) and 40,000 characters of text, and buttons within their own limits. Long answers are split
 at paragraph breaks (a code fence cut by the split is closed and reopened), and an answer that
 still does not fit is cut with a notice, keeping room for its sources and buttons.
+
+Every renderer takes the ``language`` (a code of :data:`ledger_bot.i18n.LANGUAGES`) its own
+texts are shown in; the answer and the asker's words are shown as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger_bot import messages
 from ledger_bot.documents import Answer
+from ledger_bot.i18n import SOURCE_LANGUAGE, Translator, translator
 from ledger_bot.slack.markup import markdown_to_mrkdwn, mrkdwn_link, plain_to_mrkdwn
 
 if TYPE_CHECKING:
@@ -202,10 +206,10 @@ def _actions(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": buttons}]
 
 
-def _feedback_buttons(question_id: int) -> list[dict[str, Any]]:
+def _feedback_buttons(question_id: int, tr: Translator) -> list[dict[str, Any]]:
     return [
-        _button("feedback_up", messages.SLACK_BUTTON_HELPFUL, question_id),
-        _button("feedback_down", messages.SLACK_BUTTON_NOT_HELPFUL, question_id),
+        _button("feedback_up", tr(messages.SLACK_BUTTON_HELPFUL), question_id),
+        _button("feedback_down", tr(messages.SLACK_BUTTON_NOT_HELPFUL), question_id),
     ]
 
 
@@ -248,7 +252,7 @@ def _link(source: str, title: str, url: str | None) -> str:
     return f"{plain_to_mrkdwn(title)} `{code}`"
 
 
-def _listing(heading: str, lines: Sequence[str], *, hidden: int = 0) -> str:
+def _listing(heading: str, lines: Sequence[str], tr: Translator, *, hidden: int = 0) -> str:
     """``heading`` and as many ``lines`` as fit in one section, then "…and N more"."""
     text = heading
     for index, line in enumerate(lines):
@@ -258,18 +262,18 @@ def _listing(heading: str, lines: Sequence[str], *, hidden: int = 0) -> str:
             break
         text += "\n" + line
     if hidden:
-        text += "\n" + plain_to_mrkdwn(messages.SLACK_MORE_ITEMS.format(count=hidden))
+        text += "\n" + plain_to_mrkdwn(tr(messages.SLACK_MORE_ITEMS, count=hidden))
     return text
 
 
-def _sources(answer: Answer) -> list[dict[str, Any]]:
+def _sources(answer: Answer, tr: Translator) -> list[dict[str, Any]]:
     if not answer.citations:
         return []
     lines = [
         f"[{number}] {_link(c.source, c.title, c.url)}"
         for number, c in enumerate(answer.citations, start=1)
     ]
-    return [_context(_listing(f"*{plain_to_mrkdwn(messages.SOURCES_HEADING)}*", lines))]
+    return [_context(_listing(f"*{plain_to_mrkdwn(tr(messages.SOURCES_HEADING))}*", lines, tr))]
 
 
 def _notes(notes: Sequence[str]) -> list[dict[str, Any]]:
@@ -278,7 +282,11 @@ def _notes(notes: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _fit(
-    head: list[dict[str, Any]], markdown: str, tail: list[dict[str, Any]], text: str
+    head: list[dict[str, Any]],
+    markdown: str,
+    tail: list[dict[str, Any]],
+    text: str,
+    tr: Translator,
 ) -> SlackMessage:
     """``head``, as many sections of ``markdown`` as the message has room for, and ``tail``.
 
@@ -287,7 +295,7 @@ def _fit(
     """
     clipped = len(markdown) > _ANSWER_SCAN_CHARS
     sections = split_mrkdwn(markdown_to_mrkdwn(markdown[:_ANSWER_SCAN_CHARS]))
-    notice = _context(plain_to_mrkdwn(messages.SLACK_ANSWER_CUT))
+    notice = _context(plain_to_mrkdwn(tr(messages.SLACK_ANSWER_CUT)))
     block_room = MAX_BLOCKS - len(head) - len(tail) - 1
     char_room = MAX_MESSAGE_CHARS - len(text) - _text_length([*head, *tail, notice])
     kept: list[dict[str, Any]] = []
@@ -299,7 +307,7 @@ def _fit(
         kept.append(_section(section))
         char_room -= len(section)
     if not sections:
-        kept.append(_section(plain_to_mrkdwn(messages.SLACK_ANSWER_EMPTY)))
+        kept.append(_section(plain_to_mrkdwn(tr(messages.SLACK_ANSWER_EMPTY))))
     if cut:
         kept.append(notice)
     return SlackMessage(text=text, blocks=[*head, *kept, *tail])
@@ -317,76 +325,89 @@ def render_text(text: str) -> SlackMessage:
     )
 
 
-def render_file_notice() -> SlackMessage:
+def render_file_notice(*, language: str = SOURCE_LANGUAGE) -> SlackMessage:
     """The reply to a file shared without a question: files are not read yet."""
-    return render_text(messages.SLACK_FILES_NOT_READ)
+    return render_text(translator(language)(messages.SLACK_FILES_NOT_READ))
 
 
-def render_partial(markdown: str) -> SlackMessage:
+def render_partial(markdown: str, *, language: str = SOURCE_LANGUAGE) -> SlackMessage:
     """An answer still being written by the language model, with a "writing…" line under it."""
-    tail = [_context(plain_to_mrkdwn(messages.SLACK_WRITING))]
+    tr = translator(language)
+    writing = tr(messages.SLACK_WRITING)
+    tail = [_context(plain_to_mrkdwn(writing))]
     plain = _plain(markdown)
-    return _fit([], markdown, tail, _fallback(plain, default=messages.SLACK_WRITING))
+    return _fit([], markdown, tail, _fallback(plain, default=writing), tr)
 
 
-def render_thinking() -> SlackMessage:
+def render_thinking(*, language: str = SOURCE_LANGUAGE) -> SlackMessage:
     """The placeholder shown while a question is being answered."""
-    return SlackMessage(
-        text=plain_to_mrkdwn(messages.SLACK_THINKING),
-        blocks=[_context(plain_to_mrkdwn(messages.SLACK_THINKING))],
-    )
+    thinking = plain_to_mrkdwn(translator(language)(messages.SLACK_THINKING))
+    return SlackMessage(text=thinking, blocks=[_context(thinking)])
 
 
 def render_outcome(
-    outcome: QuestionOutcome, *, escalation: bool, feedback: bool = True, share: bool = False
+    outcome: QuestionOutcome,
+    *,
+    escalation: bool,
+    feedback: bool = True,
+    share: bool = False,
+    language: str = SOURCE_LANGUAGE,
 ) -> SlackMessage:
     """The reply to a question: the answer with its sources, the closest documents when none
     was found, or the outcome's message; with feedback, share and escalation buttons where
     they apply (each needs the question's id)."""
+    tr = translator(language)
     answer, question_id = outcome.answer, outcome.question_id
     buttons: list[dict[str, Any]] = []
     if outcome.outcome == "answered" and answer is not None:
         if question_id is not None and feedback:
-            buttons += _feedback_buttons(question_id)
+            buttons += _feedback_buttons(question_id, tr)
         if question_id is not None and share:
             buttons.append(
-                _button("share_answer", messages.SLACK_BUTTON_SHARE, question_id, primary=True)
+                _button("share_answer", tr(messages.SLACK_BUTTON_SHARE), question_id, primary=True)
             )
         plain = _plain(answer.text)
         return _fit(
             _notes(outcome.notes),
             answer.text,
-            [*_sources(answer), *_actions(buttons)],
-            _fallback(plain, default=messages.SLACK_ANSWER_EMPTY),
+            [*_sources(answer, tr), *_actions(buttons)],
+            _fallback(plain, default=tr(messages.SLACK_ANSWER_EMPTY)),
+            tr,
         )
     if escalation and question_id is not None and outcome.outcome in ("not_found", "error"):
-        buttons.append(_button("escalate", messages.SLACK_BUTTON_ESCALATE, question_id))
+        buttons.append(_button("escalate", tr(messages.SLACK_BUTTON_ESCALATE), question_id))
     if outcome.outcome == "not_found":
-        return _not_found(outcome, buttons)
-    message = outcome.message.strip() or messages.ANSWER_FAILED
+        return _not_found(outcome, buttons, tr)
+    failed = tr(messages.ANSWER_FAILED)
+    message = outcome.message.strip() or failed
     return SlackMessage(
-        text=_fallback(message, default=messages.ANSWER_FAILED),
+        text=_fallback(message, default=failed),
         blocks=[_section(_truncate(plain_to_mrkdwn(message))), *_actions(buttons)],
     )
 
 
-def _not_found(outcome: QuestionOutcome, buttons: list[dict[str, Any]]) -> SlackMessage:
+def _not_found(
+    outcome: QuestionOutcome, buttons: list[dict[str, Any]], tr: Translator
+) -> SlackMessage:
     suggestions = outcome.answer.suggestions if outcome.answer is not None else ()
     if suggestions:
         lines = [f"• {_link(s.source, s.title, s.url)}" for s in suggestions]
-        closest = _listing(plain_to_mrkdwn(messages.NOT_FOUND_SUGGESTIONS), lines)
+        closest = _listing(plain_to_mrkdwn(tr(messages.NOT_FOUND_SUGGESTIONS)), lines, tr)
     else:
-        closest = plain_to_mrkdwn(messages.NOT_FOUND_NO_SUGGESTIONS)
+        closest = plain_to_mrkdwn(tr(messages.NOT_FOUND_NO_SUGGESTIONS))
+    not_found = plain_to_mrkdwn(tr(messages.NOT_FOUND))
     blocks = [
         *_notes(outcome.notes),
-        _section(plain_to_mrkdwn(messages.NOT_FOUND)),
+        _section(not_found),
         _section(closest),
         *_actions(buttons),
     ]
-    return SlackMessage(text=plain_to_mrkdwn(messages.NOT_FOUND), blocks=blocks)
+    return SlackMessage(text=not_found, blocks=blocks)
 
 
-def render_feedback_ack(value: str, *, question_id: int, escalation: bool) -> SlackMessage:
+def render_feedback_ack(
+    value: str, *, question_id: int, escalation: bool, language: str = SOURCE_LANGUAGE
+) -> SlackMessage:
     """The private thanks for a vote; ``value`` is "up" or "down" (or the button's action id).
 
     After a "down" vote, with escalation on, it offers to ask a person.
@@ -394,24 +415,32 @@ def render_feedback_ack(value: str, *, question_id: int, escalation: bool) -> Sl
     vote = value.removeprefix("feedback_")
     if vote not in ("up", "down"):
         raise ValueError(f"a feedback vote is 'up' or 'down', not {value!r}")
+    tr = translator(language)
     if vote == "up":
-        return render_text(messages.SLACK_FEEDBACK_THANKS)
+        return render_text(tr(messages.SLACK_FEEDBACK_THANKS))
     if not escalation:
-        return render_text(messages.SLACK_FEEDBACK_THANKS_DOWN)
-    text = f"{messages.SLACK_FEEDBACK_THANKS_DOWN} {messages.SLACK_FEEDBACK_OFFER_HUMAN}"
-    button = _button("escalate", messages.SLACK_BUTTON_ESCALATE, question_id)
+        return render_text(tr(messages.SLACK_FEEDBACK_THANKS_DOWN))
+    text = f"{tr(messages.SLACK_FEEDBACK_THANKS_DOWN)} {tr(messages.SLACK_FEEDBACK_OFFER_HUMAN)}"
+    button = _button("escalate", tr(messages.SLACK_BUTTON_ESCALATE), question_id)
     return SlackMessage(
         text=plain_to_mrkdwn(text), blocks=[_section(plain_to_mrkdwn(text)), *_actions([button])]
     )
 
 
 def render_escalation(
-    *, question: str, answer_text: str, asker: str, permalink: str | None, usergroup: str | None
+    *,
+    question: str,
+    answer_text: str,
+    asker: str,
+    permalink: str | None,
+    usergroup: str | None,
+    language: str = SOURCE_LANGUAGE,
 ) -> SlackMessage:
     """The request posted to the escalation channel: who asked what, what the bot answered,
     and a link to the conversation; ``usergroup`` (an id such as ``S0123``) is mentioned."""
+    tr = translator(language)
     group = _usergroup_mention(usergroup)
-    request = plain_to_mrkdwn(messages.SLACK_ESCALATION_REQUEST).format(asker=f"<@{asker}>")
+    request = plain_to_mrkdwn(tr(messages.SLACK_ESCALATION_REQUEST)).format(asker=f"<@{asker}>")
     if group:
         request = f"{group} {request}"
     asked = question.strip()
@@ -420,14 +449,14 @@ def render_escalation(
     quoted = "\n".join(f"> {plain_to_mrkdwn(line)}" for line in asked.split("\n"))
     blocks = [_section(_truncate(f"{request}\n{quoted}"))]
     if answer_text.strip():
-        heading = f"*{plain_to_mrkdwn(messages.SLACK_ESCALATION_ANSWER)}*\n"
+        heading = f"*{plain_to_mrkdwn(tr(messages.SLACK_ESCALATION_ANSWER))}*\n"
         body = markdown_to_mrkdwn(answer_text[:_ANSWER_SCAN_CHARS])
         if len(answer_text) > _ANSWER_SCAN_CHARS:
             body += "\n…"
         body = _truncate(body, MAX_SECTION_CHARS - len(heading))
         blocks.append(_section(heading + body))
     if permalink:
-        link = mrkdwn_link(permalink, messages.SLACK_ESCALATION_THREAD)
+        link = mrkdwn_link(permalink, tr(messages.SLACK_ESCALATION_THREAD))
         if len(link) <= MAX_SECTION_CHARS:
             blocks.append(_context(link))
     return SlackMessage(text=_fallback(question, default="…", prefix=request + " "), blocks=blocks)
@@ -440,26 +469,34 @@ def _usergroup_mention(usergroup: str | None) -> str:
     return f"<!subteam^{group}>"
 
 
-def render_escalation_done(channel: str) -> SlackMessage:
+def render_escalation_done(channel: str, *, language: str = SOURCE_LANGUAGE) -> SlackMessage:
     """The private confirmation that the team was asked in ``channel`` (an id)."""
-    text = plain_to_mrkdwn(messages.SLACK_ESCALATION_DONE).format(channel=f"<#{channel}>")
+    done = translator(language)(messages.SLACK_ESCALATION_DONE)
+    text = plain_to_mrkdwn(done).format(channel=f"<#{channel}>")
     return SlackMessage(text=text, blocks=[_section(text)])
 
 
 def render_shared_answer(
-    *, question: str, answer: Answer, asker: str, question_id: int | None = None
+    *,
+    question: str,
+    answer: Answer,
+    asker: str,
+    question_id: int | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> SlackMessage:
     """An answer posted to the channel by its asker: who asked what, the answer and its
     sources, and feedback buttons when ``question_id`` is given."""
-    asked = plain_to_mrkdwn(messages.SLACK_SHARED_ASKED).format(
+    tr = translator(language)
+    asked = plain_to_mrkdwn(tr(messages.SLACK_SHARED_ASKED)).format(
         asker=f"<@{asker}>", question=plain_to_mrkdwn(_clip(question, MAX_QUOTED_QUESTION_CHARS))
     )
-    buttons = _feedback_buttons(question_id) if question_id is not None else []
+    buttons = _feedback_buttons(question_id, tr) if question_id is not None else []
     return _fit(
         [_context(_truncate(asked))],
         answer.text,
-        [*_sources(answer), *_actions(buttons)],
-        _fallback(_plain(answer.text), default=messages.SLACK_ANSWER_EMPTY),
+        [*_sources(answer, tr), *_actions(buttons)],
+        _fallback(_plain(answer.text), default=tr(messages.SLACK_ANSWER_EMPTY)),
+        tr,
     )
 
 
@@ -472,68 +509,68 @@ def render_home(
     more_sources: int,
     command: str,
     recent: list[tuple[str, str, datetime]],
+    language: str = SOURCE_LANGUAGE,
 ) -> dict[str, Any]:
     """The App Home view: what the bot knows, its documents (``(source, title, url)``, the
     first 20 shown), how to ask, and the asker's ``recent`` questions
     (``(question, outcome, asked_at)``)."""
+    tr = translator(language)
+
+    def heading(text: str) -> str:
+        return f"*{plain_to_mrkdwn(tr(text))}*"
+
     counts = {
-        "documents": _count(messages.SLACK_HOME_DOCUMENTS, documents),
-        "passages": _count(messages.SLACK_HOME_PASSAGES, chunks),
+        "documents": plain_to_mrkdwn(tr.plural(messages.SLACK_HOME_DOCUMENTS, documents)),
+        "passages": plain_to_mrkdwn(tr.plural(messages.SLACK_HOME_PASSAGES, chunks)),
     }
     if last_indexed_at is None:
-        knowledge = plain_to_mrkdwn(messages.SLACK_HOME_NOT_INDEXED).format(**counts)
+        knowledge = plain_to_mrkdwn(tr(messages.SLACK_HOME_NOT_INDEXED)).format(**counts)
     else:
-        when = _slack_date(last_indexed_at)
-        knowledge = plain_to_mrkdwn(messages.SLACK_HOME_INDEXED).format(**counts, when=when)
+        when = _slack_date(last_indexed_at, tr)
+        knowledge = plain_to_mrkdwn(tr(messages.SLACK_HOME_INDEXED)).format(**counts, when=when)
     shown = sources[:MAX_HOME_SOURCES]
-    documents_heading = f"*{plain_to_mrkdwn(messages.SLACK_HOME_SOURCES_HEADING)}*"
+    documents_heading = heading(messages.SLACK_HOME_SOURCES_HEADING)
     if shown:
         lines = [f"• {_link(source, title, url)}" for source, title, url in shown]
         hidden = len(sources) - len(shown) + max(0, more_sources)
-        listed = _listing(documents_heading, lines, hidden=hidden)
+        listed = _listing(documents_heading, lines, tr, hidden=hidden)
     else:
-        listed = f"{documents_heading}\n{plain_to_mrkdwn(messages.SLACK_HOME_NO_SOURCES)}"
+        listed = f"{documents_heading}\n{plain_to_mrkdwn(tr(messages.SLACK_HOME_NO_SOURCES))}"
     code = plain_to_mrkdwn(_clip(command, MAX_TITLE_CHARS).replace("`", "'"))
     how = [
-        "• " + plain_to_mrkdwn(line).format(command=f"`{code}`")
+        "• " + plain_to_mrkdwn(tr(line)).format(command=f"`{code}`")
         for line in messages.SLACK_HOME_HOW_TO_ASK
     ]
-    recent_heading = f"*{plain_to_mrkdwn(messages.SLACK_HOME_RECENT_HEADING)}*"
+    recent_heading = heading(messages.SLACK_HOME_RECENT_HEADING)
     if recent:
-        asked = [_recent_line(*item) for item in recent[:MAX_HOME_RECENT]]
-        questions = _listing(recent_heading, asked)
+        asked = [_recent_line(*item, tr) for item in recent[:MAX_HOME_RECENT]]
+        questions = _listing(recent_heading, asked, tr)
     else:
-        questions = f"{recent_heading}\n{plain_to_mrkdwn(messages.SLACK_HOME_NO_RECENT)}"
+        questions = f"{recent_heading}\n{plain_to_mrkdwn(tr(messages.SLACK_HOME_NO_RECENT))}"
     blocks = [
-        _header(messages.SLACK_HOME_HEADER),
-        _section(plain_to_mrkdwn(messages.SLACK_HOME_INTRO)),
-        _section(f"*{plain_to_mrkdwn(messages.SLACK_HOME_KNOWLEDGE_HEADING)}*\n{knowledge}"),
+        _header(tr(messages.SLACK_HOME_HEADER)),
+        _section(plain_to_mrkdwn(tr(messages.SLACK_HOME_INTRO))),
+        _section(f"{heading(messages.SLACK_HOME_KNOWLEDGE_HEADING)}\n{knowledge}"),
         _section(listed),
         {"type": "divider"},
-        _section(
-            _truncate(f"*{plain_to_mrkdwn(messages.SLACK_HOME_HOW_HEADING)}*\n" + "\n".join(how))
-        ),
+        _section(_truncate(f"{heading(messages.SLACK_HOME_HOW_HEADING)}\n" + "\n".join(how))),
         {"type": "divider"},
         _section(questions),
     ]
     return {"type": "home", "blocks": blocks}
 
 
-def _count(forms: tuple[str, str], count: int) -> str:
-    return plain_to_mrkdwn(forms[0 if count == 1 else 1].format(count=count))
-
-
-def _slack_date(when: datetime) -> str:
+def _slack_date(when: datetime, tr: Translator) -> str:
     """A date Slack shows in the reader's time zone, with a UTC fallback."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    fallback = when.astimezone(UTC).strftime(messages.SLACK_DATE_FALLBACK)
-    return (
-        f"<!date^{int(when.timestamp())}^{messages.SLACK_DATE_FORMAT}|{plain_to_mrkdwn(fallback)}>"
-    )
+    fallback = when.astimezone(UTC).strftime(tr(messages.SLACK_DATE_FALLBACK))
+    tokens = tr(messages.SLACK_DATE_FORMAT)
+    return f"<!date^{int(when.timestamp())}^{tokens}|{plain_to_mrkdwn(fallback)}>"
 
 
-def _recent_line(question: str, outcome: str, asked_at: datetime) -> str:
-    label = messages.SLACK_OUTCOME_LABELS.get(outcome, outcome)
+def _recent_line(question: str, outcome: str, asked_at: datetime, tr: Translator) -> str:
+    label = messages.SLACK_OUTCOME_LABELS.get(outcome)
     text = plain_to_mrkdwn(_clip(question, MAX_LISTED_QUESTION_CHARS))
-    return f"• {text} — {plain_to_mrkdwn(label)} · {_slack_date(asked_at)}"
+    shown = plain_to_mrkdwn(tr(label) if label is not None else outcome)
+    return f"• {text} — {shown} · {_slack_date(asked_at, tr)}"

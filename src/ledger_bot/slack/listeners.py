@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ledger_bot import messages
 from ledger_bot.documents import Answer, Citation
+from ledger_bot.i18n import LANGUAGES, translator
 from ledger_bot.service import LedgerBotService, QuestionRequest
 from ledger_bot.settings import Settings
 from ledger_bot.slack.api import SlackApi
@@ -216,19 +217,26 @@ class SlackListeners:
         command: dict[str, Any],
         respond: AsyncRespond,
         context: AsyncBoltContext,
+        client: AsyncWebClient,
     ) -> None:
         audience = self._audience(context)
         question = normalize_question(str(command.get("text") or ""), audience.bot_user_id)
+        user = str(command.get("user_id") or "")
+        languages = self._turns.languages
         if not has_words(question):
-            await ack(text=messages.SLACK_COMMAND_HELP.format(command=self._settings.slack_command))
+            tr = translator(await languages.of_user(client, user))
+            await ack(text=tr(messages.SLACK_COMMAND_HELP, command=self._settings.slack_command))
             self._count("command", "ignored")
             return
+        asked_in = await languages.of_question(client, user, question)
+        language = asked_in or languages.default
+        tr = translator(language)
         channel = str(command.get("channel_id") or "")
         if not audience.allows_channel(channel, None):
-            await ack(text=messages.SLACK_CHANNEL_NOT_ALLOWED)
+            await ack(text=tr(messages.SLACK_CHANNEL_NOT_ALLOWED))
             self._count("command", "ignored")
             return
-        await ack(text=messages.SLACK_THINKING)
+        await ack(text=tr(messages.SLACK_THINKING))
         if not await self._claim("command", f"command:{command.get('trigger_id', '')}"):
             return
 
@@ -236,13 +244,17 @@ class SlackListeners:
             outcome = await self._service.handle(
                 QuestionRequest(
                     text=question,
-                    user=str(command.get("user_id") or ""),
+                    user=user,
                     channel=channel,
                     surface="slack",
+                    language=LANGUAGES[asked_in] if asked_in is not None else None,
                 )
             )
             message = render_outcome(
-                outcome, escalation=self._turns.escalation, share=outcome.outcome == "answered"
+                outcome,
+                escalation=self._turns.escalation,
+                share=outcome.outcome == "answered",
+                language=language,
             )
             sent = await self._api.respond(
                 respond,
@@ -263,8 +275,11 @@ class SlackListeners:
         ack: AsyncAck,
         body: dict[str, Any],
         action: dict[str, Any],
-        handler: Callable[[int, str], Awaitable[dict[str, Any]]],
+        client: AsyncWebClient,
+        handler: Callable[[int, str, str], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any] | None:
+        """Run ``handler(question_id, user, language)`` for a click; the reply to show the
+        clicker (in ``language``, theirs), or None for a click to ignore."""
         await ack()
         question_id = _question_id(action)
         if question_id is None:
@@ -272,29 +287,38 @@ class SlackListeners:
             log.warning("slack %s with a bad value ignored", kind)
             return None
         user = str((body.get("user") or {}).get("id") or "")
+        language = await self._turns.languages.of_user(client, user)
         try:
-            reply = await handler(question_id, user)
+            reply = await handler(question_id, user, language)
         except Exception:
             log.exception("slack %s failed", kind)
             self._count(kind, "failed")
-            return render_text(messages.SLACK_BUTTON_FAILED).as_dict()
+            return render_text(translator(language)(messages.SLACK_BUTTON_FAILED)).as_dict()
         self._count(kind, "handled")
         return reply
 
     async def on_feedback(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         value = _VOTES[str(action["action_id"])]
 
-        async def vote(question_id: int, user: str) -> dict[str, Any]:
+        async def vote(question_id: int, user: str, language: str) -> dict[str, Any]:
             if await self._service.get_question(question_id) is None:
-                return render_text(messages.SLACK_QUESTION_GONE).as_dict()
+                return render_text(translator(language)(messages.SLACK_QUESTION_GONE)).as_dict()
             await self._service.record_feedback(question_id, user, value)
             return render_feedback_ack(
-                value, question_id=question_id, escalation=self._turns.escalation
+                value,
+                question_id=question_id,
+                escalation=self._turns.escalation,
+                language=language,
             ).as_dict()
 
-        reply = await self._on_button("feedback", ack, body, action, vote)
+        reply = await self._on_button("feedback", ack, body, action, client, vote)
         if reply is not None:
             await self._api.respond(
                 respond, response_type="ephemeral", replace_original=False, **reply
@@ -311,21 +335,23 @@ class SlackListeners:
         target = self._settings.slack_escalation_channel
         group = self._settings.slack_escalation_usergroup
 
-        async def escalate(question_id: int, user: str) -> dict[str, Any]:
+        async def escalate(question_id: int, user: str, language: str) -> dict[str, Any]:
+            tr = translator(language)
             if target is None:
-                return render_text(messages.SLACK_ESCALATION_OFF).as_dict()
+                return render_text(tr(messages.SLACK_ESCALATION_OFF)).as_dict()
             record = await self._service.get_question(question_id)
             if record is None:
-                return render_text(messages.SLACK_QUESTION_GONE).as_dict()
+                return render_text(tr(messages.SLACK_QUESTION_GONE)).as_dict()
             if not await self._service.claim(f"escalate:{question_id}", self._owner):
-                return render_text(messages.SLACK_ALREADY_ESCALATED).as_dict()
+                return render_text(tr(messages.SLACK_ALREADY_ESCALATED)).as_dict()
             permalink = await self._permalink(client, record)
-            message = render_escalation(
+            message = render_escalation(  # for the team: in the team's (the default) language
                 question=record.question,
                 answer_text=record.answer_text,
                 asker=record.user,
                 permalink=permalink,
                 usergroup=group,
+                language=self._settings.default_language,
             )
             posted = await self._api.call(
                 client,
@@ -335,10 +361,10 @@ class SlackListeners:
                 blocks=message.blocks,
             )
             if posted is None:
-                return render_text(messages.SLACK_ESCALATION_FAILED).as_dict()
-            return render_escalation_done(target).as_dict()
+                return render_text(tr(messages.SLACK_ESCALATION_FAILED)).as_dict()
+            return render_escalation_done(target, language=language).as_dict()
 
-        reply = await self._on_button("escalate", ack, body, action, escalate)
+        reply = await self._on_button("escalate", ack, body, action, client, escalate)
         if reply is not None:
             await self._api.respond(
                 respond, response_type="ephemeral", replace_original=False, **reply
@@ -363,14 +389,18 @@ class SlackListeners:
         channel = str((body.get("channel") or {}).get("id") or "")
         shared = False
 
-        async def share(question_id: int, user: str) -> dict[str, Any]:
+        async def share(question_id: int, user: str, language: str) -> dict[str, Any]:
             nonlocal shared
             record = await self._service.get_question(question_id)
             if record is None or record.user != user or not record.answer_text:
-                return render_text(messages.SLACK_SHARE_NOT_YOURS).as_dict()
+                return render_text(translator(language)(messages.SLACK_SHARE_NOT_YOURS)).as_dict()
             answer = await self._answer_from_log(record)
-            message = render_shared_answer(
-                question=record.question, answer=answer, asker=user, question_id=question_id
+            message = render_shared_answer(  # in the asker's language, as the answer is
+                question=record.question,
+                answer=answer,
+                asker=user,
+                question_id=question_id,
+                language=language,
             )
             posted = await self._api.call(
                 client,
@@ -380,11 +410,11 @@ class SlackListeners:
                 blocks=message.blocks,
             )
             if posted is None:
-                return render_text(messages.SLACK_SHARE_FAILED).as_dict()
+                return render_text(translator(language)(messages.SLACK_SHARE_FAILED)).as_dict()
             shared = True
             return {}
 
-        reply = await self._on_button("share", ack, body, action, share)
+        reply = await self._on_button("share", ack, body, action, client, share)
         if shared:
             await self._api.respond(respond, delete_original=True)
         elif reply is not None:
@@ -419,6 +449,7 @@ class SlackListeners:
         stats = await asyncio.to_thread(knowledge_base.stats)
         sources = await asyncio.to_thread(knowledge_base.list_sources, None, None, HOME_SOURCES)
         recent = await self._service.recent_questions(user, HOME_RECENT)
+        language = await self._turns.languages.of_user(client, user)
         view = render_home(
             documents=stats.documents,
             chunks=stats.chunks,
@@ -427,6 +458,7 @@ class SlackListeners:
             more_sources=max(0, stats.documents - len(sources)),
             command=self._settings.slack_command,
             recent=[(q.question, q.outcome, q.asked_at) for q in recent],
+            language=language,
         )
         published = await self._api.call(client, "views.publish", user_id=user, view=view)
         self._count("app_home_opened", "handled" if published is not None else "failed")
@@ -439,7 +471,9 @@ class SlackListeners:
         if not channel or not thread_ts:
             self._count("assistant_thread_started", "ignored")
             return
-        greeting = render_text(messages.SLACK_ASSISTANT_GREETING)
+        user = str(thread.get("user_id") or "")
+        language = await self._turns.languages.of_user(client, user)
+        greeting = render_text(translator(language)(messages.SLACK_ASSISTANT_GREETING))
         await self._api.call(
             client,
             "chat.postMessage",

@@ -4,6 +4,9 @@ A turn shows the asker at once that the bot is working (a placeholder message in
 or the assistant pane's status), reads the thread so far when the question is a follow-up,
 puts the question through the service, and then replaces the placeholder with the answer. It
 never leaves the placeholder hanging: if anything fails, an apology takes its place.
+
+A turn speaks the asker's language (:class:`AskerLanguages`): their Slack locale when it is
+one the bot speaks, else the language the question is written in, else the default.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ledger_bot import messages
+from ledger_bot.i18n import LANGUAGES, detect_language, normalize_locale, translator
 from ledger_bot.service import LedgerBotService, QuestionOutcome, QuestionRequest
 from ledger_bot.settings import Settings
 from ledger_bot.slack.api import SlackApi
@@ -39,6 +44,12 @@ _TURN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 _PRIVATE_OUTCOMES = frozenset({"rejected", "rate_limited"})
 _MAX_HISTORY_PAGES = 5
 _PAGE_SIZE = 200
+# A Slack user's locale is looked up once an hour at most; a failed lookup is retried after
+# five minutes. The lookup is given up after LOCALE_TIMEOUT seconds (the question goes on).
+LOCALE_TTL = 3600.0
+FAILED_LOCALE_TTL = 300.0
+LOCALE_TIMEOUT = 1.5
+MAX_REMEMBERED_USERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,74 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+class AskerLanguages:
+    """The language to speak to each Slack user, as a code of :data:`~ledger_bot.i18n.LANGUAGES`.
+
+    A question gets the asker's Slack locale (``users.info`` with ``include_locale``, looked up
+    at most once an hour per user, in memory), else the language it is written in. Replies
+    without a question (buttons, App Home, the assistant's greeting) get the locale, else the
+    language of the user's last question, else the default. A lookup that fails or is slow
+    counts as no locale: it never holds up an answer.
+    """
+
+    def __init__(
+        self, api: SlackApi, default: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.default = default
+        self._api = api
+        self._clock = clock
+        self._locales: dict[str, tuple[float, str | None]] = {}  # user: (until, code)
+        self._asked_in: dict[str, tuple[float, str]] = {}  # user: (until, code)
+
+    async def of_question(self, client: AsyncWebClient, user: str, question: str) -> str | None:
+        """The language to answer ``question`` in; None when neither the asker's locale nor
+        the question tells (the bot's own texts are then in the default language, and an
+        answer in the language of the question)."""
+        code = await self.locale(client, user) or detect_language(question)
+        if code is not None:
+            self._remember(self._asked_in, user, (self._clock() + LOCALE_TTL, code))
+        return code
+
+    async def of_user(self, client: AsyncWebClient, user: str) -> str:
+        """The language of a reply to ``user`` that is not an answer."""
+        code = await self.locale(client, user)
+        if code is None:
+            asked = self._asked_in.get(user)
+            code = asked[1] if asked is not None and asked[0] > self._clock() else None
+        return code or self.default
+
+    async def locale(self, client: AsyncWebClient, user: str) -> str | None:
+        """The language of ``user``'s Slack locale, if the bot speaks it."""
+        now = self._clock()
+        known = self._locales.get(user)
+        if known is not None and known[0] > now:
+            return known[1]
+        code, ttl = None, FAILED_LOCALE_TTL
+        if user.startswith(("U", "W")):  # people; bots and workflows have no locale
+            try:
+                found = await asyncio.wait_for(
+                    self._api.call(client, "users.info", user=user, include_locale=True),
+                    LOCALE_TIMEOUT,
+                )
+            except TimeoutError:
+                log.warning("slack users.info took too long; going on without the locale")
+                found = None
+            if found is not None:
+                profile = found.get("user") or {}
+                code, ttl = normalize_locale(str(profile.get("locale") or "")), LOCALE_TTL
+        self._remember(self._locales, user, (now + ttl, code))
+        return code
+
+    def _remember(self, table: dict[str, Any], user: str, entry: tuple[float, Any]) -> None:
+        if len(table) >= MAX_REMEMBERED_USERS and user not in table:
+            now = self._clock()
+            for stale in [key for key, (until, _) in table.items() if until <= now]:
+                del table[stale]
+            if len(table) >= MAX_REMEMBERED_USERS:
+                del table[next(iter(table))]
+        table[user] = entry
+
+
 class TurnRunner:
     """Runs turns; shared by every listener that answers questions in a conversation."""
 
@@ -90,6 +169,7 @@ class TurnRunner:
         self._settings = settings
         self._service = service
         self._api = api
+        self.languages = AskerLanguages(api, settings.default_language)
 
     @property
     def escalation(self) -> bool:
@@ -97,28 +177,32 @@ class TurnRunner:
 
     async def run(self, turn: Turn, client: AsyncWebClient, audience: Audience) -> str:
         """Answer ``turn``; returns the question's outcome (``failed`` if the bot broke)."""
-        placeholder = await self._show_working(turn, client)
-        stream = _Stream(self, turn, client, placeholder)
+        question = normalize_question(turn.text, audience.bot_user_id)
+        asked_in = await self.languages.of_question(client, turn.user, question)
+        language = asked_in or self.languages.default
+        tr = translator(language)
+        placeholder = await self._show_working(turn, client, language)
+        stream = _Stream(self, turn, client, placeholder, language)
         private = False
         try:
-            outcome = await self._answer(turn, client, audience, stream)
+            outcome = await self._answer(turn, client, audience, stream, question, asked_in)
             await stream.settle()
             placeholder = stream.placeholder
             if outcome is None:
-                message, result = render_text(messages.SLACK_FILES_NOT_READ), "file"
+                message, result = render_text(tr(messages.SLACK_FILES_NOT_READ)), "file"
             else:
-                message = render_outcome(outcome, escalation=self.escalation)
+                message = render_outcome(outcome, escalation=self.escalation, language=language)
                 private = turn.public and outcome.outcome in _PRIVATE_OUTCOMES
                 result = outcome.outcome
         except Exception:
             log.exception("answering a Slack question failed", extra={"channel": turn.channel})
-            message, result = render_text(messages.ANSWER_FAILED), "failed"
+            message, result = render_text(tr(messages.ANSWER_FAILED)), "failed"
             await stream.settle()
             placeholder = stream.placeholder
         await self._deliver(turn, client, placeholder, message, private=private)
         return result
 
-    async def _show_working(self, turn: Turn, client: AsyncWebClient) -> str | None:
+    async def _show_working(self, turn: Turn, client: AsyncWebClient, language: str) -> str | None:
         """The asker's sign that the bot is on it; the placeholder's ts, if one was posted."""
         if turn.assistant:
             await self._api.call(
@@ -126,10 +210,10 @@ class TurnRunner:
                 "assistant.threads.setStatus",
                 channel_id=turn.channel,
                 thread_ts=turn.root,
-                status=messages.SLACK_ASSISTANT_STATUS,
+                status=translator(language)(messages.SLACK_ASSISTANT_STATUS),
             )
             return None
-        thinking = render_thinking()
+        thinking = render_thinking(language=language)
         posted = await self._api.call(
             client,
             "chat.postMessage",
@@ -141,10 +225,16 @@ class TurnRunner:
         return str(posted["ts"]) if posted and posted.get("ts") else None
 
     async def _answer(
-        self, turn: Turn, client: AsyncWebClient, audience: Audience, stream: _Stream
+        self,
+        turn: Turn,
+        client: AsyncWebClient,
+        audience: Audience,
+        stream: _Stream,
+        question: str,
+        language: str | None,
     ) -> QuestionOutcome | None:
-        """The service's outcome, or None for a file shared without a question."""
-        question = normalize_question(turn.text, audience.bot_user_id)
+        """The service's outcome, or None for a file shared without a question. ``language``
+        is the asker's, if known: the answer is written in it."""
         if turn.has_files and not has_words(question):
             return None
         history = await self._history(turn, client, audience) if turn.in_thread else ()
@@ -156,20 +246,20 @@ class TurnRunner:
                 surface="slack",
                 history=history,
                 thread_ts=turn.root,
+                language=LANGUAGES[language] if language is not None else None,
             ),
             on_text=stream.show,
         )
         if turn.has_files and outcome.answer is not None:
-            outcome = dataclasses.replace(
-                outcome, notes=(*outcome.notes, messages.SLACK_FILES_NOT_READ)
-            )
+            files_note = translator(stream.language)(messages.SLACK_FILES_NOT_READ)
+            outcome = dataclasses.replace(outcome, notes=(*outcome.notes, files_note))
         return outcome
 
     async def show(
-        self, turn: Turn, client: AsyncWebClient, ts: str | None, text: str
+        self, turn: Turn, client: AsyncWebClient, ts: str | None, text: str, language: str
     ) -> str | None:
         """Show the answer so far: update the message ``ts``, or post one; its ts."""
-        partial = render_partial(text)
+        partial = render_partial(text, language=language)
         content = {"text": partial.text, "blocks": partial.blocks}
         if ts is not None:
             await self._api.call(client, "chat.update", channel=turn.channel, ts=ts, **content)
@@ -253,9 +343,15 @@ class _Stream:
     answer is never overtaken by an older partial one."""
 
     def __init__(
-        self, runner: TurnRunner, turn: Turn, client: AsyncWebClient, placeholder: str | None
+        self,
+        runner: TurnRunner,
+        turn: Turn,
+        client: AsyncWebClient,
+        placeholder: str | None,
+        language: str,
     ) -> None:
         self.placeholder = placeholder
+        self.language = language
         self._runner = runner
         self._turn = turn
         self._client = client
@@ -271,7 +367,7 @@ class _Stream:
         while self._pending is not None:
             text, self._pending = self._pending, None
             self.placeholder = await self._runner.show(
-                self._turn, self._client, self.placeholder, text
+                self._turn, self._client, self.placeholder, text, self.language
             )
 
     async def settle(self) -> None:
