@@ -214,7 +214,8 @@ def ask(question: str, db: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(render_answer_text(result.answer, result.notes))
+        language = service.settings.default_language
+        click.echo(render_answer_text(result.answer, result.notes, language=language))
 
 
 # -- config --------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ async def test_answer_without_a_valid_citation_is_reported_as_not_found(
     answerer = await make_answerer()
     answer = await answerer.answer("what is the vacation policy?", passages(sample_db, "vacation"))
     assert answer.answered is False
-    assert answer.text == "I couldn't find an answer to that in the knowledge base."
+    assert answer.text.startswith("I couldn't find an answer to that in the knowledge base.")
     assert "25 vacation days" not in answer.text
 
 

@@ -25,6 +25,7 @@ from ledger_bot.answering.prompt import Prompt, PromptDocument, build_prompt
 from ledger_bot.answering.providers import ChatProvider, Completion, ProviderError
 from ledger_bot.answering.resilience import CircuitBreaker, Price, price_of
 from ledger_bot.documents import Answer, SearchHit, Usage
+from ledger_bot.i18n import translate
 from ledger_bot.metrics import Metrics
 from ledger_bot.redaction import redact
 from ledger_bot.settings import Settings
@@ -128,9 +129,9 @@ class LLMAnswerer:
     ) -> Answer:
         asker = context.asker if context is not None else None
         if not self.breaker.allow():
-            return await self._fall_back("circuit_open", question, passages, history)
+            return await self._fall_back("circuit_open", question, passages, history, context)
         if self._spending is not None and await self._over_cap(asker):
-            return await self._fall_back("budget", question, passages, history)
+            return await self._fall_back("budget", question, passages, history, context)
         prompt = build_prompt(
             redact(question),
             passages,
@@ -152,7 +153,7 @@ class LLMAnswerer:
             self._metrics.llm_requests_total.labels(**self._labels, outcome="error").inc()
             self._metrics.llm_errors_total.labels(**self._labels, reason=exc.reason).inc()
             log.warning("language model failed: %s", exc, extra={"reason": exc.reason})
-            return await self._fall_back(exc.reason, question, passages, history)
+            return await self._fall_back(exc.reason, question, passages, history, context)
         self.breaker.succeeded()
         self._metrics.llm_requests_total.labels(**self._labels, outcome="ok").inc()
         first = streamer.first_at - started if streamer.first_at is not None else None
@@ -164,7 +165,9 @@ class LLMAnswerer:
                 await self._spending.add(asker, usage.cost_usd)
             except Exception:
                 log.exception("could not record the model's cost")
-        return await self._grounded(completion, prompt.documents, usage, question, passages)
+        return await self._grounded(
+            completion, prompt.documents, usage, question, passages, context
+        )
 
     async def _over_cap(self, asker: str | None) -> bool:
         assert self._spending is not None
@@ -231,6 +234,7 @@ class LLMAnswerer:
         usage: Usage,
         question: str,
         passages: Sequence[SearchHit],
+        context: AnswerContext | None,
     ) -> Answer:
         checked = check_citations(redact(completion.text), documents)
         if checked.dropped:
@@ -245,10 +249,12 @@ class LLMAnswerer:
             )
         # No valid citation: whatever the model wrote is not grounded. Say so, and point to
         # the documents that came closest, as the extractive answerer does.
-        closest = await self._fallback.answer(question, passages)
+        closest = await self._fallback.answer(question, passages, (), context)
         suggestions = closest.suggestions or closest.citations
+        locale = (context.locale if context is not None else None) or "en"
         return Answer(
-            text=messages.NOT_FOUND,
+            # The extractive answerer's own "not found" with its suggestions, when it agrees.
+            text=closest.text if not closest.answered else translate(locale, messages.NOT_FOUND),
             answered=False,
             suggestions=suggestions,
             mode="llm",
@@ -256,10 +262,15 @@ class LLMAnswerer:
         )
 
     async def _fall_back(
-        self, reason: str, question: str, passages: Sequence[SearchHit], history: History
+        self,
+        reason: str,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: History,
+        context: AnswerContext | None,
     ) -> Answer:
         self._metrics.llm_fallbacks_total.labels(**self._labels, reason=reason).inc()
-        answer = await self._fallback.answer(question, passages, user_turns(history))
+        answer = await self._fallback.answer(question, passages, user_turns(history), context)
         note = messages.LLM_FALLBACK_NOTES.get(reason, messages.LLM_FALLBACK_NOTES["error"])
         return replace(answer, fallback_reason=reason, notes=(*answer.notes, note))
 
