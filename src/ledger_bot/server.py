@@ -61,6 +61,24 @@ def _record_sync(service: LedgerBotService) -> Callable[[SyncResult], None]:
     return on_result
 
 
+PURGE_INTERVAL = 900.0  # seconds between clean-ups of expired claims and rate buckets
+
+
+async def _purge_expired(service: LedgerBotService) -> None:
+    """Remove expired event claims and full rate buckets from the shared state, now and then."""
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL)
+        if service.state is None:
+            return
+        try:
+            removed = await service.state.purge_expired()
+        except Exception:
+            service.metrics.state_store_errors_total.labels(operation="purge_expired").inc()
+            log.exception("purging expired state failed")
+        else:
+            log.debug("purged %d expired state rows", removed)
+
+
 class Adapter(Protocol):
     """A chat surface of ``serve`` (the console, Slack): it translates, the service decides."""
 
@@ -192,6 +210,7 @@ class BotProcess:
             if await asyncio.to_thread(sync.needs_initial_sync):
                 await sync.sync_now()
             tasks.append(asyncio.create_task(sync.run(), name="sync"))
+            tasks.append(asyncio.create_task(_purge_expired(service), name="purge"))
             for adapter in adapters:
                 adapter_task = asyncio.create_task(adapter.run(), name=adapter.name)
                 adapter_task.add_done_callback(self._adapter_ended(adapter, len(adapters)))
@@ -261,8 +280,15 @@ class BotProcess:
             return CheckResult(True, f"{stats.documents} documents, {stats.chunks} chunks")
 
         async def state_store() -> CheckResult:
+            # Degraded, not failing: questions are still answered without the shared state
+            # (claims fail open, the log and limits are skipped), and failing readiness on
+            # every replica at once would take the bot out of the Service in HTTP mode.
             assert service.state is not None
-            await service.state.ping()
+            try:
+                await asyncio.wait_for(service.state.ping(), 1.5)
+            except Exception as exc:
+                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                return CheckResult(False, detail, required=False)
             return CheckResult(True)
 
         async def accepting() -> CheckResult:
