@@ -1,13 +1,12 @@
 """The bot speaks the asker's language in Slack: their Slack locale, else the question's.
 
-The emulator's ``users.info`` has no ``locale``; :func:`add_user_with_locale` seeds a user whose
-reply carries one, as Slack's does when asked with ``include_locale``.
+The emulator's ``users.info`` carries a user's ``locale`` when asked with ``include_locale``, as
+Slack's does.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,24 +21,14 @@ from tests.slack.test_surfaces import (
     section_text,
 )
 from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.store import User
 
 ELENA = "U0ELENA"  # Slack locale es-ES
 VACATION = "what is the vacation policy?"
 GERMAN_QUESTION = "Wie storniere ich eine gebuchte Journalbuchung?"
 
 
-@dataclass
-class LocalizedUser(User):
-    locale: str = "en-US"
-
-    def info(self, team_id: str) -> dict[str, Any]:
-        return {**super().info(team_id), "locale": self.locale}
-
-
 def add_user_with_locale(slack: SlackEmulator, user_id: str, name: str, locale: str) -> None:
-    slack.add_user(user_id, name)
-    slack.workspace.users[user_id] = LocalizedUser(user_id, name, name.title(), locale=locale)
+    slack.add_user(user_id, name, locale=locale)
 
 
 async def mention_and_answer(slack: SlackEmulator, text: str, user: str) -> dict[str, Any]:

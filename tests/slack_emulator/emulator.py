@@ -129,9 +129,17 @@ class SlackEmulator(PeopleActions):
     # seeding
 
     def add_user(
-        self, user_id: str, name: str, is_bot: bool = False, *, real_name: str | None = None
+        self,
+        user_id: str,
+        name: str,
+        is_bot: bool = False,
+        *,
+        real_name: str | None = None,
+        locale: str | None = None,
     ) -> User:
-        return self.workspace.add_user(user_id, name, is_bot=is_bot, real_name=real_name)
+        return self.workspace.add_user(
+            user_id, name, is_bot=is_bot, real_name=real_name, locale=locale
+        )
 
     def add_channel(
         self, channel_id: str, name: str, is_im: bool = False, is_private: bool = False

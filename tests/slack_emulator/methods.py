@@ -275,7 +275,11 @@ class WebApiMethods:
         user = self.workspace.users.get(str(params.get("user") or ""))
         if user is None:
             raise ApiError("user_not_found")
-        return {"ok": True, "user": user.info(self.workspace.identity.team_id)}
+        info = user.info(self.workspace.identity.team_id)
+        asked = str(params.get("include_locale") or "").lower() in {"1", "true"}
+        if asked and user.locale is not None:
+            info["locale"] = user.locale
+        return {"ok": True, "user": info}
 
     # surfaces
 

@@ -57,6 +57,7 @@ class User:
     real_name: str
     is_bot: bool = False
     tz: str = "America/New_York"
+    locale: str | None = None  # in users.info only when asked with include_locale, as Slack does
 
     def info(self, team_id: str) -> dict[str, Any]:
         """The ``user`` object of users.info."""
@@ -164,9 +165,15 @@ class Workspace:
     # people and conversations
 
     def add_user(
-        self, user_id: str, name: str, *, is_bot: bool = False, real_name: str | None = None
+        self,
+        user_id: str,
+        name: str,
+        *,
+        is_bot: bool = False,
+        real_name: str | None = None,
+        locale: str | None = None,
     ) -> User:
-        user = User(user_id, name, real_name or name.title(), is_bot=is_bot)
+        user = User(user_id, name, real_name or name.title(), is_bot=is_bot, locale=locale)
         self.users[user_id] = user
         return user
 
