@@ -19,7 +19,7 @@ import hashlib
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -185,8 +185,11 @@ def build_mcp_server(service: LedgerBotService) -> MCPServer:
     async def ask(question: str, ctx: Context) -> AskResult:
         if not question.strip():
             raise ToolError("question is empty: pass the question to answer")
+        asker = TokenIdentity.of(ctx)
+        # Each MCP client is its own conversation: the channel limit applies per client, not
+        # to all of them together.
         outcome = await service.handle(
-            QuestionRequest(text=question, user=TokenIdentity.of(ctx), channel="mcp", surface="mcp")
+            QuestionRequest(text=question, user=asker, channel=asker, surface="mcp")
         )
         if outcome.answer is None:  # rejected, rate limited or failed: say why, as an error
             raise ToolError(outcome.message)
@@ -278,7 +281,9 @@ def build_mcp_server(service: LedgerBotService) -> MCPServer:
     async def document_resource(source: str) -> str:
         document = await asyncio.to_thread(knowledge_base.get_document, source)
         if document is None:
-            raise ValueError(f"no document with source {source!r}")
+            raise ResourceNotFoundError(
+                f"no document with source {source!r}; list_sources gives valid sources"
+            )
         return f"# {document.title}\n\n{document.text}"
 
     @server.prompt(

@@ -133,7 +133,8 @@ async def test_questions_asked_over_mcp_are_logged_and_counted_as_mcp(
     await client.call_tool("ask", {"question": REVERSAL})
     assert service.state is not None
     [logged] = await service.state.questions_since(datetime.now(UTC) - timedelta(hours=1))
-    assert (logged.surface, logged.channel, logged.outcome) == ("mcp", "mcp", "answered")
+    assert (logged.surface, logged.outcome) == ("mcp", "answered")
+    assert logged.channel == logged.user
     assert logged.user.startswith("mcp-local")
     counted = service.metrics.registry.get_sample_value(
         "ledger_bot_questions_total", {"surface": "mcp", "outcome": "answered"}
@@ -211,6 +212,14 @@ async def test_documents_are_resources(client: InMemory) -> None:
     assert [t.uri_template for t in templates] == ["kb://docs/{+source}"]
     read = await client.read_resource("kb://docs/api/reversals.md")
     assert read.contents[0].text.startswith("# Reversing a posted journal entry")
+
+
+async def test_unknown_document_resource_is_not_found_with_a_clear_message(
+    client: InMemory,
+) -> None:
+    with pytest.raises(ExceptionGroup) as raised:  # the client's task group re-raises it
+        await client.read_resource("kb://docs/nope.md")
+    assert raised.group_contains(Exception, match="no document with source 'nope.md'", depth=None)
 
 
 async def test_ask_team_prompt_carries_the_question(client: InMemory) -> None:
