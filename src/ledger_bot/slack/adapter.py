@@ -29,7 +29,7 @@ from ledger_bot.http_api import CheckResult
 from ledger_bot.secret_files import Secret
 from ledger_bot.service import LedgerBotService
 from ledger_bot.settings import Settings
-from ledger_bot.slack.api import SlackApi, build_web_client
+from ledger_bot.slack.api import SlackApi, build_http_session, build_web_client
 from ledger_bot.slack.listeners import SlackListeners
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,18 @@ EVENTS_PATH = "/slack/events"
 CONNECT_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # Seconds between Socket Mode pings; a dead connection is replaced within about this long.
 SOCKET_PING_INTERVAL = 2.0
+BOLT_LOGGER = "ledger_bot.slack.bolt"
+SOCKET_MODE_LOGGER = "ledger_bot.slack.socket_mode"
+# Loggers that slack_bolt and slack_sdk test by their own level (``logger.level <= DEBUG``),
+# not the effective one, before building a debug message: left unset (0) they build one for
+# every request and Web API call, which the root level then drops. Bolt's other loggers copy
+# the level of the one it is given.
+LIBRARY_LOGGERS = (
+    BOLT_LOGGER,
+    SOCKET_MODE_LOGGER,
+    "slack_sdk.web.async_base_client",  # the Web API client's (the app's and each request's)
+    "slack_sdk.webhook.async_client",  # replies to response_url
+)
 
 
 class SlackSecrets:
@@ -61,6 +73,13 @@ class SlackSecrets:
 def slack_configured(settings: Settings) -> bool:
     """Whether Slack is on: a bot token is set, as a value or a file."""
     return bool(settings.slack_bot_token or settings.slack_bot_token_file)
+
+
+def set_library_log_levels(level: str) -> None:
+    """Give :data:`LIBRARY_LOGGERS` the bot's log level (DEBUG keeps their debug messages)."""
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
 
 
 def check_credentials(settings: Settings, secrets: SlackSecrets) -> None:
@@ -97,6 +116,7 @@ class SlackAdapter:
         self._service = service
         self._secrets = SlackSecrets(settings)
         check_credentials(settings, self._secrets)
+        set_library_log_levels(settings.log_level)
         self._api = SlackApi(service.metrics)
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._identity: dict[str, AuthorizeResult] = {}  # auth.test result per bot token
@@ -110,7 +130,7 @@ class SlackAdapter:
             client=self._client,
             authorize=authorize,
             request_verification_enabled=False,  # done in _verify, with a rotatable secret
-            logger=logging.getLogger("ledger_bot.slack.bolt"),
+            logger=logging.getLogger(BOLT_LOGGER),
         )
         self.listeners = SlackListeners(settings, service, self._api, self._owner)
         self.listeners.register(self.app)
@@ -173,6 +193,17 @@ class SlackAdapter:
         return CheckResult(False, "the Socket Mode connection is down; reconnecting")
 
     async def run(self) -> None:
+        # One connection pool for the whole run, made in this loop; it outlives stop(), since
+        # the answers drained after it still post to Slack, and closes when run() is cancelled.
+        session = build_http_session()
+        self._client.session = session
+        try:
+            await self._connect_and_wait()
+        finally:
+            self._client.session = None  # a call made after this opens a session of its own
+            await session.close()
+
+    async def _connect_and_wait(self) -> None:
         identity = await self._wait_for_slack()
         if self._settings.slack_mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -180,7 +211,7 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(
                 self.app,
                 app_token=self._secrets.app_token.require(),
-                logger=logging.getLogger("ledger_bot.slack.socket_mode"),
+                logger=logging.getLogger(SOCKET_MODE_LOGGER),
                 # A socket cut without a close frame is noticed at the next ping check.
                 ping_interval=SOCKET_PING_INTERVAL,
             )

@@ -4,6 +4,10 @@ The Web API client retries rate limits (honouring ``Retry-After``), server error
 connections itself (slack_sdk's retry handlers). What still fails after that is logged and
 counted in ``ledger_bot_slack_api_errors_total`` by method and error, and the call returns
 ``None`` so the caller can fall back (post instead of update, say sorry, or move on).
+
+One :class:`aiohttp.ClientSession` (:func:`build_http_session`) carries every Web API call, so
+connections to Slack are kept open and reused; without one, slack_sdk opens a session and a
+connection (a TCP and TLS handshake) for each call.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -41,12 +46,26 @@ def build_retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def build_web_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """A Web API client; set its ``session`` (:func:`build_http_session`) once in the loop.
+
+    Bolt copies the app client's ``session`` into the client it makes for each request, so
+    the listeners' ``client`` shares it too.
+    """
     return AsyncWebClient(
         token=token,
         base_url=base_url,
         timeout=API_TIMEOUT,
         retry_handlers=build_retry_handlers(),
     )
+
+
+def build_http_session() -> aiohttp.ClientSession:
+    """The connection pool of the Web API calls; make it in the running loop, close it after.
+
+    The timeout is the one slack_sdk gives the session it would otherwise open per call (it
+    does not apply its own ``timeout`` to a session passed in).
+    """
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT))
 
 
 def _error_name(exc: SlackApiError) -> str:
