@@ -12,13 +12,7 @@ import anthropic
 from anthropic.types import MessageParam
 
 from ledger_bot.answering.prompt import Prompt
-from ledger_bot.answering.providers import (
-    Completion,
-    DeltaSink,
-    ProviderError,
-    classify_status,
-    transport_reason,
-)
+from ledger_bot.answering.providers import Completion, DeltaSink, completed, provider_error
 from ledger_bot.secret_files import Secret
 from ledger_bot.settings import Settings
 
@@ -67,22 +61,10 @@ class AnthropicProvider:
                     parts.append(text)
                     on_delta(text)
                 final = await stream.get_final_message()
-        except anthropic.APIStatusError as exc:
-            raise ProviderError(classify_status(exc.status_code), str(exc)) from exc
-        except anthropic.APITimeoutError as exc:
-            raise ProviderError("timeout", str(exc)) from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError("unreachable", str(exc)) from exc
-        except (anthropic.AnthropicError, ValueError) as exc:  # a reply the SDK cannot parse
-            raise ProviderError("bad_reply", str(exc)) from exc
-        except Exception as exc:  # the HTTP client's own errors, raised mid-stream
-            raise ProviderError(transport_reason(exc), f"{type(exc).__name__}: {exc}") from exc
-        text = "".join(parts)
-        if not text.strip():
-            raise ProviderError("bad_reply", "the model returned no text")
-        return Completion(
-            text, final.usage.input_tokens, final.usage.output_tokens, final.model or self.model
-        )
+        except Exception as exc:
+            raise provider_error(exc, anthropic, anthropic.AnthropicError) from exc
+        usage = final.usage
+        return completed(parts, usage.input_tokens, usage.output_tokens, final.model or self.model)
 
     async def close(self) -> None:
         if self._client is not None:

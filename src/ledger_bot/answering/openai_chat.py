@@ -10,13 +10,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from ledger_bot.answering.prompt import Prompt
-from ledger_bot.answering.providers import (
-    Completion,
-    DeltaSink,
-    ProviderError,
-    classify_status,
-    transport_reason,
-)
+from ledger_bot.answering.providers import Completion, DeltaSink, completed, provider_error
 from ledger_bot.secret_files import Secret
 from ledger_bot.settings import Settings
 
@@ -76,20 +70,9 @@ class OpenAIProvider:
                         if choice.delta.content:
                             parts.append(choice.delta.content)
                             on_delta(choice.delta.content)
-        except openai.APIStatusError as exc:
-            raise ProviderError(classify_status(exc.status_code), str(exc)) from exc
-        except openai.APITimeoutError as exc:
-            raise ProviderError("timeout", str(exc)) from exc
-        except openai.APIConnectionError as exc:
-            raise ProviderError("unreachable", str(exc)) from exc
-        except (openai.OpenAIError, ValueError) as exc:  # a reply the SDK cannot parse
-            raise ProviderError("bad_reply", str(exc)) from exc
-        except Exception as exc:  # the HTTP client's own errors, raised mid-stream
-            raise ProviderError(transport_reason(exc), f"{type(exc).__name__}: {exc}") from exc
-        text = "".join(parts)
-        if not text.strip():
-            raise ProviderError("bad_reply", "the model returned no text")
-        return Completion(text, input_tokens, output_tokens, model)
+        except Exception as exc:
+            raise provider_error(exc, openai, openai.OpenAIError) from exc
+        return completed(parts, input_tokens, output_tokens, model)
 
     async def close(self) -> None:
         if self._client is not None:

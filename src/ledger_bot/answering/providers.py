@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Protocol
 
 from ledger_bot.answering.prompt import Prompt
@@ -53,6 +54,30 @@ def classify_status(status: int) -> str:
     if status >= 500 or status < 400:  # < 400: an error event inside a 200 stream
         return "server_error"
     return "rejected"
+
+
+def provider_error(exc: Exception, sdk: ModuleType, base: type[Exception]) -> ProviderError:
+    """``exc``, raised while calling a provider through ``sdk`` (the ``openai`` or ``anthropic``
+    module, which share their error classes' names; ``base`` is the SDK's root error), as a
+    ProviderError with its reason."""
+    if isinstance(exc, sdk.APIStatusError):
+        return ProviderError(classify_status(exc.status_code), str(exc))
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderError("timeout", str(exc))
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError("unreachable", str(exc))
+    if isinstance(exc, (base, ValueError)):  # a reply the SDK cannot parse
+        return ProviderError("bad_reply", str(exc))
+    # The HTTP client's own errors, which the SDKs let through while a stream is read.
+    return ProviderError(transport_reason(exc), f"{type(exc).__name__}: {exc}")
+
+
+def completed(parts: list[str], input_tokens: int, output_tokens: int, model: str) -> Completion:
+    """The streamed ``parts`` as a Completion; an empty reply is a bad one."""
+    text = "".join(parts)
+    if not text.strip():
+        raise ProviderError("bad_reply", "the model returned no text")
+    return Completion(text, input_tokens, output_tokens, model)
 
 
 def transport_reason(exc: BaseException) -> str:
