@@ -16,19 +16,21 @@ off, so latency is measured, not throttling. The knowledge base is indexed from 
 
 For each concurrency level a fresh emulator and bot are started; N askers (``U0ASK01``…)
 each mention the bot with a question from ``--eval`` (the answerable single-turn items,
-cycled) and ask the next one as soon as the final ``chat.update`` of the previous answer has
-reached the emulator (a closed loop). Every question is delivered as Slack delivers it: the
+cycled) and ask the next one as soon as the previous answer (posted, or the update of its
+placeholder) has reached the emulator (a closed loop). Every question is delivered as Slack delivers it: the
 ``app_mention`` envelope, then the ``message`` envelope of the same message (which the bot
 ignores: one answer per question). Per question, every time taken in this process (one
 clock):
 
 * ack: from the emulator sending the ``app_mention`` envelope to the bot's ack arriving;
-* placeholder: from just before the delivery to the ``chat.postMessage`` in the thread;
-* final answer: from just before the delivery to the ``chat.update`` of that placeholder.
+* placeholder: from just before the delivery to the "Thinking…" ``chat.postMessage`` in the
+  thread (none when the answer is quicker than LEDGER_BOT_SLACK_PLACEHOLDER_AFTER);
+* final answer: from just before the delivery to the answer: the ``chat.update`` of that
+  placeholder, or the answer posted directly.
 
 The first ``--warm-up`` questions of each level are asked and discarded. At the end every
-question must have exactly one placeholder and one update (checked, and reported). CPU is
-counted per process: the bot's (from /proc) and this one's (the emulator and the askers).
+question must have exactly one answer and at most one placeholder (checked, and reported).
+CPU is counted per process: the bot's (from /proc) and this one's (the emulator and the askers).
 ``--py-spy DIR`` records the bot process with py-spy during each measured phase (raw
 collapsed stacks, ``DIR/bot-<askers>.txt``); the sampling takes some CPU itself.
 """
@@ -133,7 +135,17 @@ class AnswerWatcher:
 
     async def run(self) -> None:
         while True:
-            await self._slack.wait_for_call("chat.update", timeout=3600)
+            # An answer arrives as the update of a placeholder, or posted directly.
+            waits = {
+                asyncio.create_task(self._slack.wait_for_call(method, timeout=3600))
+                for method in ("chat.update", "chat.postMessage")
+            }
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+                await asyncio.gather(*waits, return_exceptions=True)
             self.scan()
 
     def scan(self) -> None:
@@ -151,6 +163,9 @@ class AnswerWatcher:
         if asked is None or call.params.get("channel") != asked.channel:
             self.strays.append(call)
             return
+        if "feedback" in str(call.params.get("blocks")):  # the answer itself, posted directly
+            self._answered(asked, call)
+            return
         asked.placeholders.append(call)
         if call.response and call.response.get("ts"):
             self._placeholder_of[str(call.response["ts"])] = asked
@@ -160,6 +175,9 @@ class AnswerWatcher:
         if asked is None:
             self.strays.append(call)
             return
+        self._answered(asked, call)
+
+    def _answered(self, asked: Asked, call: ApiCall) -> None:
         asked.updates.append(call)
         future = self._waiting.pop(asked.ts, None)
         if future is not None and not future.done():
@@ -211,6 +229,12 @@ class Level:
             and not self.missing
             and not self.strays
         )
+
+
+def shown(value: float) -> str:
+    """A figure for the table; "–" when there was nothing to measure (no placeholders when
+    every answer was quick enough to be posted directly)."""
+    return "–" if math.isnan(value) else f"{value:.1f}"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -663,7 +687,7 @@ async def run_level(
             await bot.stop()
 
         everything = [*warm.asked, *measured]
-        done = [a for a in measured if a.placeholders and a.updates]
+        done = [a for a in measured if a.updates]
         acks = [ack_ms(slack, a.mention_envelope) for a in measured]
         message_acks = [ack_ms(slack, a.message_envelope) for a in measured]
         return Level(
@@ -676,7 +700,7 @@ async def run_level(
             slack_cpu_seconds=None if args.in_process else phase.slack_cpu_seconds,
             ack_ms=[v for v in acks if v is not None],
             message_ack_ms=[v for v in message_acks if v is not None],
-            placeholder_ms=[a.after(a.placeholders[0]) for a in done],
+            placeholder_ms=[a.after(a.placeholders[0]) for a in done if a.placeholders],
             final_ms=[a.after(a.updates[-1]) for a in done],
             asked_total=len(everything),
             answers_total=sum(len(a.updates) for a in everything),
@@ -818,8 +842,8 @@ def print_report(
             f"{lv.bot_cpu_ms_per_question:.1f} | "
             f"{'(in the bot’s)' if slack_cpu is None else f'{slack_cpu:.1f}'} | "
             f"{percentile(lv.ack_ms, 0.5):.1f} | {percentile(lv.ack_ms, 0.95):.1f} | "
-            f"{max(lv.ack_ms):.1f} | {percentile(lv.placeholder_ms, 0.5):.1f} | "
-            f"{percentile(lv.placeholder_ms, 0.95):.1f} | {percentile(lv.final_ms, 0.5):.1f} | "
+            f"{max(lv.ack_ms):.1f} | {shown(percentile(lv.placeholder_ms, 0.5))} | "
+            f"{shown(percentile(lv.placeholder_ms, 0.95))} | {percentile(lv.final_ms, 0.5):.1f} | "
             f"{percentile(lv.final_ms, 0.95):.1f} | {percentile(lv.final_ms, 0.99):.1f} | "
             f"{max(lv.final_ms):.1f} |"
         )

@@ -230,6 +230,15 @@ class Settings(BaseSettings):
         default=None,
         description="User group ID (`S…`) mentioned in hand-offs to the escalation channel.",
     )
+    slack_placeholder_after: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description=(
+            "Seconds the bot waits for an answer before showing \"Thinking…\" (or the assistant "
+            "status); a faster answer is posted directly, saving a Slack call (0: always)."
+        ),
+    )
     slack_thread_history: int = Field(
         default=20,
         ge=1,

@@ -88,7 +88,9 @@ async def start_bot(
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.api_url,
             shutdown_grace=5,
-            **overrides,
+            # "Thinking…" at once, as for any answer slower than the default half second, so
+            # the tests see the placeholder and its update (answer-first: test_answer_first.py).
+            **{"slack_placeholder_after": 0, **overrides},
         )
         store = state or SqliteStateStore(tmp_path / "state.db")
         await store.open()

@@ -101,6 +101,7 @@ async def bot_behind_relay(
         slack_app_token=APP_TOKEN,
         slack_api_url=relay.api_url,
         shutdown_grace=5,
+        slack_placeholder_after=0,
     )
     store = SqliteStateStore(tmp_path / "state.db")
     await store.open()

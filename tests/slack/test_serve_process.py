@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import SAMPLE_KB
 from tests.slack.conftest import APP_TOKEN, BOT_TOKEN, GENERAL
-from tests.slack.test_surfaces import REVERSAL, answer_in_thread, deliver_all
+from tests.slack.test_surfaces import REVERSAL, deliver_all
 from tests.slack_emulator import SlackEmulator
 
 
@@ -51,8 +51,17 @@ async def test_serve_answers_a_mention_over_socket_mode_and_stops_on_sigterm(
         await slack.wait_for_connections(1, timeout=30)
         bodies = slack.user_posts(GENERAL, f"<@{slack.bot_user_id}> {REVERSAL}")
         await deliver_all(slack, bodies)
-        answer = await answer_in_thread(slack, GENERAL, bodies[0]["event"]["ts"])
-        assert "Reversing a posted journal entry" in str(answer["blocks"])
+        # With the default LEDGER_BOT_SLACK_PLACEHOLDER_AFTER an answer this quick is posted
+        # directly: one message in the thread, no "Thinking…" to update.
+        posted = await slack.wait_for_call(
+            "chat.postMessage",
+            lambda call: "feedback" in str(call.params.get("blocks")),
+            timeout=30,
+        )
+        assert posted.params["thread_ts"] == bodies[0]["event"]["ts"]
+        assert "Reversing a posted journal entry" in str(posted.params["blocks"])
+        assert len(slack.calls_to("chat.postMessage")) == 1
+        assert slack.calls_to("chat.update") == []
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
     finally:

@@ -181,11 +181,17 @@ class TurnRunner:
         asked_in = await self.languages.of_question(client, turn.user, question)
         language = asked_in or self.languages.default
         tr = translator(language)
-        placeholder = await self._show_working(turn, client, language)
-        stream = _Stream(self, turn, client, placeholder, language)
+        stream = _Stream(self, turn, client, None, language)
+        work = asyncio.create_task(self._answer(turn, client, audience, stream, question, asked_in))
+        # An answer ready at once is posted directly; a slower one shows "Thinking…" first.
+        delay = self._settings.slack_placeholder_after
+        if delay > 0:
+            await asyncio.wait({work}, timeout=delay)
+        if not work.done():
+            await stream.show_working()
         private = False
         try:
-            outcome = await self._answer(turn, client, audience, stream, question, asked_in)
+            outcome = await work
             await stream.settle()
             placeholder = stream.placeholder
             if outcome is None:
@@ -202,7 +208,7 @@ class TurnRunner:
         await self._deliver(turn, client, placeholder, message, private=private)
         return result
 
-    async def _show_working(self, turn: Turn, client: AsyncWebClient, language: str) -> str | None:
+    async def show_working(self, turn: Turn, client: AsyncWebClient, language: str) -> str | None:
         """The asker's sign that the bot is on it; the placeholder's ts, if one was posted."""
         if turn.assistant:
             await self._api.call(
@@ -357,6 +363,15 @@ class _Stream:
         self._client = client
         self._pending: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # one Slack call at a time for this answer
+
+    async def show_working(self) -> None:
+        """Show "Thinking…" (or the assistant status), unless a partial answer already shows."""
+        async with self._lock:
+            if self.placeholder is None:
+                self.placeholder = await self._runner.show_working(
+                    self._turn, self._client, self.language
+                )
 
     def show(self, text: str) -> None:
         self._pending = text
@@ -365,10 +380,13 @@ class _Stream:
 
     async def _flush(self) -> None:
         while self._pending is not None:
-            text, self._pending = self._pending, None
-            self.placeholder = await self._runner.show(
-                self._turn, self._client, self.placeholder, text, self.language
-            )
+            async with self._lock:
+                text, self._pending = self._pending, None
+                if text is None:
+                    return
+                self.placeholder = await self._runner.show(
+                    self._turn, self._client, self.placeholder, text, self.language
+                )
 
     async def settle(self) -> None:
         """Wait for the update in flight, and drop any partial answer not yet shown."""
