@@ -17,10 +17,10 @@ off, so latency is measured, not throttling. The knowledge base is indexed from 
 For each concurrency level a fresh emulator and bot are started; N askers (``U0ASK01``…)
 each mention the bot with a question from ``--eval`` (the answerable single-turn items,
 cycled) and ask the next one as soon as the previous answer (posted, or the update of its
-placeholder) has reached the emulator (a closed loop). Every question is delivered as Slack delivers it: the
-``app_mention`` envelope, then the ``message`` envelope of the same message (which the bot
-ignores: one answer per question). Per question, every time taken in this process (one
-clock):
+placeholder) has reached the emulator (a closed loop). Every question is delivered as Slack
+delivers it: the ``app_mention`` envelope, then the ``message`` envelope of the same message
+(which the bot ignores: one answer per question). Per question, every time taken in this
+process (one clock):
 
 * ack: from the emulator sending the ``app_mention`` envelope to the bot's ack arriving;
 * placeholder: from just before the delivery to the "Thinking…" ``chat.postMessage`` in the

@@ -235,7 +235,7 @@ class Settings(BaseSettings):
         ge=0,
         le=5,
         description=(
-            "Seconds the bot waits for an answer before showing \"Thinking…\" (or the assistant "
+            'Seconds the bot waits for an answer before showing "Thinking…" (or the assistant '
             "status); a faster answer is posted directly, saving a Slack call (0: always)."
         ),
     )
