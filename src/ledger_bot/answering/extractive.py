@@ -69,6 +69,12 @@ def split_units(text: str) -> list[str]:
     return units
 
 
+# What a question term in a passage's own section heading counts for when choosing the passage
+# to quote (not the document's support): as much as the term in the passage's best sentence,
+# and the heading wins a tie.
+HEADING_WEIGHT = 1.0
+
+
 @functools.lru_cache(maxsize=8192)
 def _units_of(text: str) -> tuple[list[str], list[frozenset[str]]]:
     """A passage's quotable units and the terms of each. Passages recur across questions
@@ -163,14 +169,18 @@ class ExtractiveAnswerer:
         """Support of one document: the weight its title, headings and retrieved passages carry;
         its quotable units are those of the passage with the best single unit."""
         present = set(_terms_of(group[0].title))
-        best: tuple[float, SearchHit, list[str], list[float]] | None = None
+        best: tuple[tuple[float, float], SearchHit, list[str], list[float]] | None = None
         for hit in group:
             units, unit_terms = _units_of(hit.text)
             present |= _terms_of(hit.heading).union(*unit_terms)
             unit_weights = [sum(w for t, w in weights.items() if t in ts) for ts in unit_terms]
-            top = max(unit_weights, default=0.0)
-            if best is None or top > best[0]:
-                best = (top, hit, units, unit_weights)
+            # The section a passage is under speaks for it: of two passages that both mention
+            # `exceeds_credits`, the one headed "exceeds_credits" is the one to quote.
+            heading = _terms_of(hit.heading.split(HEADING_SEPARATOR)[-1])
+            named = HEADING_WEIGHT * sum(w for t, w in weights.items() if t in heading)
+            key = (max(unit_weights, default=0.0) + named, named)
+            if best is None or key > best[0]:
+                best = (key, hit, units, unit_weights)
         assert best is not None
         support = sum(w for term, w in weights.items() if term in present) / total
         return _Scored(best[1], support, best[2], best[3])
