@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,9 +9,38 @@ import pytest
 from ledger_bot.indexer import index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 
+# Proxy variables the HTTP clients (slack_sdk, the LLM SDKs, httpx) follow; the local servers
+# the tests talk to (Slack emulator, fake LLMs, the bot itself) are reached directly.
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "sample-kb"
 SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def direct_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+# Every variable Ledger Bot reads settings from (its own, and Slack's and the SDKs' usual ones).
+SETTING_PREFIXES = ("LEDGER_BOT_", "SLACK_", "OPENAI_", "ANTHROPIC_")
+
+
+def child_environment(**settings: str) -> dict[str, str]:
+    """The environment for a ``ledger-bot`` subprocess: this one's, without any setting a
+    developer's shell may hold, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+    env.update(settings)
+    return env
 
 
 @pytest.fixture(scope="session")

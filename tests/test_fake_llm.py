@@ -41,21 +41,12 @@ SHORT_READ = httpx2.Timeout(5.0, read=0.2)
 TLS = ssl.create_default_context()
 """One TLS context for every client: the SDKs build one per client (~0.1 s) though the fake
 servers speak plain HTTP."""
-ENVIRONMENT = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "OPENAI_CUSTOM_HEADERS",
-    "ANTHROPIC_CUSTOM_HEADERS",
-)
+ENVIRONMENT = ("OPENAI_CUSTOM_HEADERS", "ANTHROPIC_CUSTOM_HEADERS")
 
 
 @pytest.fixture(autouse=True)
 def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDKs follow proxy variables and add headers from the environment."""
+    """The SDKs add headers from the environment (proxies: tests/conftest.py)."""
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
 

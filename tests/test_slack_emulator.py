@@ -36,22 +36,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.slack_emulator import SlackEmulator, post_to_app, sign_request
 
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-)
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-@pytest.fixture(autouse=True)
-def direct_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack_sdk follows proxy variables; the emulator is on 127.0.0.1."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

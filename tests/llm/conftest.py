@@ -20,9 +20,8 @@ MODELS = {"openai": "gpt-test-mini", "anthropic": "claude-test-haiku"}
 
 
 @pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+def sdk_defaults_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDKs' own key and URL variables must not stand in for the settings under test."""
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 

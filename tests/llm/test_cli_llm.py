@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,14 @@ import pytest
 from ledger_bot.answering.providers import build_provider
 from ledger_bot.errors import ConfigError, MissingExtra
 from ledger_bot.settings import load_settings
+from tests.conftest import child_environment
 from tests.fake_llm import FakeOpenAI, Fault, Reply
 
 REVERSAL = "How do I reverse a posted journal entry?"
 
 
 def operator_env(sample_db: Path, server: FakeOpenAI) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("LEDGER_BOT_", "OPENAI_", "ANTHROPIC_")) and "proxy" not in k.lower()
-    }
-    env.update(
+    return child_environment(
         LEDGER_BOT_DB=str(sample_db),
         LEDGER_BOT_LLM_PROVIDER="openai",
         LEDGER_BOT_LLM_MODEL="gpt-test-mini",
@@ -33,7 +28,6 @@ def operator_env(sample_db: Path, server: FakeOpenAI) -> dict[str, str]:
         LEDGER_BOT_LLM_PRICES="gpt-test-mini=2:8",
         OPENAI_API_KEY="sk-from-the-sdk-variable",
     )
-    return env
 
 
 async def ask_json(env: dict[str, str]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ the serving port, behind team bearer tokens."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -21,25 +20,16 @@ from ledger_bot.server import BotProcess
 from ledger_bot.service import LedgerBotService, build_answerer
 from ledger_bot.settings import Settings, load_settings
 from ledger_bot.state import SqliteStateStore
+from tests.conftest import child_environment
 
 TOKENS = "alice-token-1,ci-token-2"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("LEDGER_BOT_", "SLACK_")) and "proxy" not in k.lower()
-    }
-    env.update(extra)
-    return env
 
 
 async def test_stdio_server_answers_tools_and_logs_only_to_stderr(sample_db: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "ledger_bot", "mcp", "--db", str(sample_db)],
-        env=clean_env(LEDGER_BOT_LOG_LEVEL="INFO"),
+        env=child_environment(LEDGER_BOT_LOG_LEVEL="INFO"),
     )
     async with Client(params) as client:
         tools = await client.list_tools()
@@ -57,7 +47,7 @@ async def test_stdio_server_without_an_index_says_how_to_make_one(tmp_path: Path
         "mcp",
         "--db",
         str(tmp_path / "missing.db"),
-        env=clean_env(),
+        env=child_environment(),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -1,7 +1,6 @@
 """``ledger-bot serve`` as a real process: stdin mode, HTTP probes, SIGTERM."""
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -13,14 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLE_KB
+from tests.conftest import SAMPLE_KB, child_environment
 
 CLI = [sys.executable, "-m", "ledger_bot"]
 
 
 def serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_BOT_")}
-    env.update(
+    return child_environment(
         LEDGER_BOT_DB=str(tmp_path / "kb" / "knowledge.db"),
         LEDGER_BOT_SOURCES=str(SAMPLE_KB),
         LEDGER_BOT_PORT="0",
@@ -28,7 +26,6 @@ def serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         LEDGER_BOT_LOG_FORMAT="json",
         **extra,
     )
-    return env
 
 
 def test_piped_questions_get_one_json_answer_each(tmp_path: Path) -> None:

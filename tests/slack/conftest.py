@@ -51,13 +51,6 @@ class RunningBot:
 StartBot = Callable[..., Awaitable[RunningBot]]
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack_sdk follows HTTP(S)_PROXY; the emulator is on this machine."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
     async with SlackEmulator(BOT_TOKEN, APP_TOKEN, redelivery_after=1.0) as emulator:

@@ -4,24 +4,18 @@ emulator: Slack's own variable names, Socket Mode, an answer, then SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE_KB
+from tests.conftest import SAMPLE_KB, child_environment
 from tests.slack.conftest import APP_TOKEN, BOT_TOKEN, GENERAL
 from tests.slack.test_surfaces import REVERSAL, deliver_all
 from tests.slack_emulator import SlackEmulator
 
 
 def operator_env(tmp_path: Path, slack: SlackEmulator) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("LEDGER_BOT_", "SLACK_")) and "proxy" not in k.lower()
-    }
-    env.update(
+    return child_environment(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_APP_TOKEN=APP_TOKEN,
         LEDGER_BOT_SLACK_API_URL=slack.api_url,
@@ -31,7 +25,6 @@ def operator_env(tmp_path: Path, slack: SlackEmulator) -> dict[str, str]:
         LEDGER_BOT_HOST="127.0.0.1",
         LEDGER_BOT_LOG_FORMAT="json",
     )
-    return env
 
 
 async def test_serve_answers_a_mention_over_socket_mode_and_stops_on_sigterm(
