@@ -40,7 +40,7 @@ class ConsoleAdapter:
         self._stdin = stdin
         self._stdout = stdout
         self._interactive = interactive
-        self._user = user or _local_user()
+        self._user = user or local_user("console")
         self.connected = False
         self.answered = 0
 
@@ -124,8 +124,10 @@ class _Streamed:
             self._stdout.write("\n\n" + final + "\n\n")
 
 
-def _local_user() -> str:
+def local_user(fallback: str) -> str:
+    """The name of the user running this process, or ``fallback`` when it has none (a
+    container's arbitrary UID has no passwd entry)."""
     try:
         return getpass.getuser()
-    except Exception:  # no passwd entry in a container
-        return "console"
+    except Exception:
+        return fallback

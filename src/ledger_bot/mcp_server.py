@@ -14,7 +14,6 @@ Served over stdio by ``ledger-bot mcp`` and over streamable HTTP at ``/mcp`` by 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import hashlib
 
 from mcp.server import MCPServer
@@ -24,6 +23,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ledger_bot import __version__
+from ledger_bot.console import local_user
 from ledger_bot.documents import Citation
 from ledger_bot.errors import InvalidQuestion
 from ledger_bot.service import LedgerBotService, QuestionRequest
@@ -98,21 +98,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
-class TokenIdentity:
+def asker_of(ctx: Context | None) -> str:
     """Who is asking over MCP, for rate limits and the question log: a stable, non-secret id
     derived from the bearer token on HTTP, the local user on stdio."""
-
-    @staticmethod
-    def of(ctx: Context | None) -> str:
-        headers = ctx.headers if ctx is not None else None
-        authorization = (headers or {}).get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:12]
-            return f"mcp-token-{digest}"
-        try:
-            return f"mcp-local-{getpass.getuser()}"
-        except Exception:  # no passwd entry in a container
-            return "mcp-local"
+    headers = ctx.headers if ctx is not None else None
+    authorization = (headers or {}).get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:12]
+        return f"mcp-token-{digest}"
+    user = local_user("")
+    return f"mcp-local-{user}" if user else "mcp-local"
 
 
 def build_mcp_server(service: LedgerBotService) -> MCPServer:
@@ -185,7 +180,7 @@ def build_mcp_server(service: LedgerBotService) -> MCPServer:
     async def ask(question: str, ctx: Context) -> AskResult:
         if not question.strip():
             raise ToolError("question is empty: pass the question to answer")
-        asker = TokenIdentity.of(ctx)
+        asker = asker_of(ctx)
         # Each MCP client is its own conversation: the channel limit applies per client, not
         # to all of them together.
         outcome = await service.handle(

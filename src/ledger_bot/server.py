@@ -102,7 +102,7 @@ class Adapter(Protocol):
 
 def build_slack_adapter(settings: Settings, service: LedgerBotService) -> Adapter | None:
     """The Slack adapter when a bot token is configured, else None."""
-    if not (settings.slack_bot_token or settings.slack_bot_token_file):
+    if not settings.slack_enabled:
         return None
     try:
         from ledger_bot.slack.adapter import SlackAdapter

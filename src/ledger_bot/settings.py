@@ -391,6 +391,11 @@ class Settings(BaseSettings):
         "terminal, JSON otherwise).",
     )
 
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack is on when a bot token is set, as a value or a file."""
+        return bool(self.slack_bot_token or self.slack_bot_token_file)
+
     @field_validator("sources", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:

@@ -59,9 +59,6 @@ class Prompt:
     documents: tuple[PromptDocument, ...]
     fence: str
 
-    def size_chars(self) -> int:
-        return len(self.system) + sum(len(content) for _, content in self.messages)
-
 
 def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1

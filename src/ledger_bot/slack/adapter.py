@@ -70,11 +70,6 @@ class SlackSecrets:
         )
 
 
-def slack_configured(settings: Settings) -> bool:
-    """Whether Slack is on: a bot token is set, as a value or a file."""
-    return bool(settings.slack_bot_token or settings.slack_bot_token_file)
-
-
 def set_library_log_levels(level: str) -> None:
     """Give :data:`LIBRARY_LOGGERS` the bot's log level (DEBUG keeps their debug messages)."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)

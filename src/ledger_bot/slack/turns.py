@@ -28,6 +28,7 @@ from ledger_bot.settings import Settings
 from ledger_bot.slack.api import SlackApi
 from ledger_bot.slack.blocks import (
     SlackMessage,
+    render_file_notice,
     render_outcome,
     render_partial,
     render_text,
@@ -195,7 +196,7 @@ class TurnRunner:
             await stream.settle()
             placeholder = stream.placeholder
             if outcome is None:
-                message, result = render_text(tr(messages.SLACK_FILES_NOT_READ)), "file"
+                message, result = render_file_notice(language=language), "file"
             else:
                 message = render_outcome(outcome, escalation=self.escalation, language=language)
                 private = turn.public and outcome.outcome in _PRIVATE_OUTCOMES
