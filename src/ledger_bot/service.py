@@ -34,7 +34,7 @@ from ledger_bot.errors import InvalidQuestion
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from ledger_bot.logs import request_context
 from ledger_bot.metrics import Metrics
-from ledger_bot.questions import prepare_question
+from ledger_bot.questions import PreparedQuestion, prepare_question
 from ledger_bot.rate_limit import RateLimiter
 from ledger_bot.redaction import redact
 from ledger_bot.settings import Settings
@@ -141,9 +141,15 @@ class LedgerBotService:
 
         Raises InvalidQuestion when there is nothing to search for.
         """
+        prepared = prepare_question(question, self.settings.max_question_chars)
+        return await self._answer(prepared, history, context)
+
+    async def _answer(
+        self, prepared: PreparedQuestion, history: History, context: AnswerContext | None
+    ) -> AnswerResult:
+        """Retrieve and answer a question already cleaned up by :func:`prepare_question`."""
         locale = (context.locale if context is not None else None) or self.settings.default_language
         context = replace(context or AnswerContext(), locale=locale)
-        prepared = prepare_question(question, self.settings.max_question_chars)
         earlier = tuple(turn[: self.settings.max_question_chars] for turn in user_turns(history))
         # A follow-up is searched together with the turn before it, so "and how do I undo
         # it?" finds what "it" was.
@@ -245,7 +251,9 @@ class LedgerBotService:
                 on_text=on_text,
             )
             result = await asyncio.wait_for(
-                self.ask(question, history, context), timeout=self.settings.answer_timeout
+                # Already cleaned up above (and redacted): not prepared a second time.
+                self._answer(PreparedQuestion(question), history, context),
+                timeout=self.settings.answer_timeout,
             )
         except Exception as exc:
             log.exception("answering failed", extra={"error": type(exc).__name__})
