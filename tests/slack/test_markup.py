@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ledger_bot.slack import markup
 from ledger_bot.slack.markup import (
     escape_mrkdwn,
     markdown_to_mrkdwn,
@@ -229,6 +230,24 @@ def test_nested_blockquote_becomes_one_level() -> None:
 
 def test_quoted_bullet_is_converted() -> None:
     assert markdown_to_mrkdwn("> - **Reversing.** Void it.") == "> • *Reversing.* Void it."
+
+
+def test_a_line_converted_again_comes_from_the_cache_unchanged() -> None:
+    markup._cached_line.cache_clear()
+    first = markdown_to_mrkdwn("> **Void** it & [1]\n> **Void** it & [1]")
+    again = markdown_to_mrkdwn("> **Void** it & [1]")
+    assert (first, again) == (
+        "> *Void* it &amp; [1]\n> *Void* it &amp; [1]",
+        "> *Void* it &amp; [1]",
+    )
+    assert markup._cached_line.cache_info().hits == 2
+
+
+def test_a_line_longer_than_the_cache_takes_is_converted_all_the_same() -> None:
+    markup._cached_line.cache_clear()
+    line = "**Void** it. " * 100  # 1,300 characters
+    assert markdown_to_mrkdwn(line) == "*Void* it. " * 100
+    assert markup._cached_line.cache_info().currsize == 0
 
 
 def test_fence_loses_its_language() -> None:

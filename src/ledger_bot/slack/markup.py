@@ -4,11 +4,13 @@ markup of Slack messages back into the plain question a person typed.
 Slack asks for exactly three characters to be escaped, ``&``, ``<`` and ``>``, everywhere,
 code included; anything else is left as it is. Markdown is converted line by line: code
 fences and quotes are recognised first, then headings, rules and list markers, then the
-inline markup of what is left.
+inline markup of what is left. Answers quote the same passages again and again, so the
+conversion of each line (up to 1,000 characters) is kept, for the last 4,096 lines.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -61,6 +63,9 @@ _LABEL_MARKUP = re.compile(r"\*\*|__|~~|`")
 # Slack message markup: <@U123>, <#C123|general>, <!here>, <https://x|label>, …
 _SLACK_TOKEN = re.compile(r"<([^<>]*)>")
 _BROADCASTS = frozenset({"here", "channel", "everyone"})
+
+LINE_CACHE_SIZE = 4096  # converted lines kept
+MAX_CACHED_LINE_CHARS = 1000  # a longer line is converted each time
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -147,6 +152,13 @@ def _closes(line: str, fence: _Fence) -> bool:
 
 
 def _convert_line(line: str) -> str:
+    """One line outside code blocks and without its quote markers, in mrkdwn."""
+    if len(line) > MAX_CACHED_LINE_CHARS:
+        return _render_line(line)
+    return _cached_line(line)
+
+
+def _render_line(line: str) -> str:
     heading = _HEADING.fullmatch(line)
     if heading:
         content = _inline((heading[1] or "").strip(), bold="")
@@ -157,6 +169,9 @@ def _convert_line(line: str) -> str:
     if bullet:
         return f"{bullet[1]}• {_inline(line[bullet.end() :])}"
     return _inline(line)
+
+
+_cached_line = functools.lru_cache(maxsize=LINE_CACHE_SIZE)(_render_line)
 
 
 def _inline(text: str, *, bold: str = "*") -> str:
