@@ -108,7 +108,13 @@ class Settings(BaseSettings):
         ),
     )
     answer_max_quotes: int = Field(
-        default=3, ge=1, le=10, description="Most passages quoted in an extractive answer."
+        default=4,
+        ge=1,
+        le=10,
+        description=(
+            "Most passages quoted in an extractive answer: the best document's, a second one of "
+            "it when that answers another part of the question, then one of each other document."
+        ),
     )
     # Serving
     host: str = Field(default="0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104

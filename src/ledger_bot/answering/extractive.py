@@ -3,8 +3,11 @@
 It never writes prose of its own about the subject. It weighs the question's terms by how rare
 they are in the knowledge base, checks how much of that weight the best passages carry (the
 *support*), and only answers when the support clears ``min_support``. Then it quotes, word for
-word, the sentences that carry the most weight, from at most ``max_quotes`` passages, and cites
-each one. Below the threshold it says so and lists the closest documents. Its own few words
+word, the sentence that carries the most weight with the sentences around it in its section,
+from the best document, from a second passage of it when that covers another part of the
+question, and from the other documents that carry at least half the best support (at most
+``max_quotes`` passages), and cites each document. Below the threshold it says so and lists
+the closest documents. Its own few words
 (the introduction, the source lines) are in the language of the context's ``locale``; the
 quotes stay in the language of the documents.
 """
@@ -27,7 +30,15 @@ from ledger_bot.terms import analyze, analyze_unique
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+# Markup that is not text: a footnote's definition line, footnote marks, HTML tags and comments.
+_FOOTNOTE = re.compile(r"^\s*\[\^[^\]]+\]:")
+_MARKUP = re.compile(r"\[\^[^\]\s]+\]|<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 MAX_QUOTE_CHARS = 600
+# How much of a section is quoted around its best sentence: more from the best document.
+FIRST_QUOTE_CHARS = 450
+QUOTE_CHARS = 300
+# A sentence that leans on the one before it.
+_REFERS_BACK = re.compile(r"(?:This|That|These|Those|It|They|Then|So|Otherwise|However)\b")
 MAX_SUGGESTIONS = 3
 PASSAGES_PER_SOURCE = 3
 SUPPORT_FLOOR = 0.5
@@ -36,15 +47,28 @@ HISTORY_WEIGHT = 0.5
 
 
 def split_units(text: str) -> list[str]:
-    """The quotable units of a passage: sentences, list items, table rows and code blocks."""
+    """The quotable units of a passage: sentences, list items, table rows and code blocks.
+
+    A list item is one unit with the lines that continue it (Markdown wraps long items onto
+    the following lines), so an item is never quoted cut off in the middle. Footnote
+    definitions, footnote marks and HTML tags are markup, not text, and are left out.
+    """
     units: list[str] = []
     paragraph: list[str] = []
+    item: list[str] = []
     fence: list[str] | None = None
+    footnote = False
 
     def flush() -> None:
         if paragraph:
-            units.extend(u for u in SENTENCE_END.split(" ".join(paragraph)) if u.strip())
+            text = _MARKUP.sub("", " ".join(paragraph))
+            units.extend(u.strip() for u in SENTENCE_END.split(text) if u.strip())
             paragraph.clear()
+        if item:
+            text = _MARKUP.sub("", " ".join(item)).strip()
+            if not _LIST_ITEM.fullmatch(text + " "):
+                units.append(text)
+            item.clear()
 
     for line in text.split("\n"):
         if fence is not None:
@@ -56,17 +80,43 @@ def split_units(text: str) -> list[str]:
         if FENCE.match(line):
             flush()
             fence = [line]
-        elif not line.strip() or _TABLE_RULE.match(line):
+        elif not line.strip() or _TABLE_RULE.match(line) or _FOOTNOTE.match(line):
             flush()
-        elif _LIST_ITEM.match(line) or line.lstrip().startswith("|"):
+            footnote = bool(_FOOTNOTE.match(line))
+        elif footnote:
+            continue  # the rest of a footnote's definition
+        elif line.lstrip().startswith("|"):
             flush()
             units.append(line.strip())
+        elif _LIST_ITEM.match(line):
+            flush()
+            item.append(line.strip())
+        elif item:
+            item.append(line.strip())
         else:
             paragraph.append(line.strip())
     if fence is not None:
         units.append("\n".join(fence))
     flush()
     return units
+
+
+def _is_block(unit: str) -> bool:
+    """A code block or a table row: quoted on lines of its own."""
+    return "\n" in unit or unit.startswith("|")
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters with an ellipsis; code is cut at a line end
+    and its fence closed, so what follows is not rendered as code."""
+    if len(text) <= limit:
+        return text
+    fence = FENCE.match(text)
+    if fence is None:
+        return text[: limit - 1].rstrip() + "…"
+    cut = text.rfind("\n", 0, limit - 6)
+    head = text[:cut] if cut > 0 else text.split("\n", 1)[0]
+    return f"{head}\n…\n{fence.group(1)}"
 
 
 # What a question term in a passage's own section heading counts for when choosing the passage
@@ -89,13 +139,34 @@ def _terms_of(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Passage:
+    """One retrieved passage, its quotable units and how much of the question each carries."""
+
+    hit: SearchHit
+    units: list[str]
+    unit_terms: list[frozenset[str]]
+    unit_weights: list[float]
+    rank: tuple[float, float]  # best unit's weight plus the heading's, then the heading's
+
+
+@dataclass(frozen=True, slots=True)
 class _Scored:
     """One document's retrieved passages, weighed against the question."""
 
-    hit: SearchHit  # the document's best passage, which stands for it in citations
     support: float
-    units: list[str]
-    unit_weights: list[float]
+    passages: list[_Passage]  # best first
+
+    @property
+    def hit(self) -> SearchHit:
+        """The document's best passage, which stands for it in citations."""
+        return self.passages[0].hit
+
+
+@dataclass(frozen=True, slots=True)
+class _Quote:
+    passage: _Passage
+    text: str
+    terms: frozenset[str]
 
 
 def group_by_source(passages: Sequence[SearchHit], per_source: int) -> list[list[SearchHit]]:
@@ -114,7 +185,7 @@ class ExtractiveAnswerer:
     mode = "extractive"
 
     def __init__(
-        self, retriever: Retriever, *, min_support: float = 0.5, max_quotes: int = 3
+        self, retriever: Retriever, *, min_support: float = 0.5, max_quotes: int = 4
     ) -> None:
         self._retriever = retriever
         self._min_support = min_support
@@ -160,16 +231,42 @@ class ExtractiveAnswerer:
         best_support = max(item.support for item in scored)
         if best_support < self._min_support:
             return self._not_found(passages, tr)
-        # Passages that carry most of what the best one does, in retrieval order.
-        floor = max(self._min_support, best_support * SUPPORT_FLOOR)
-        chosen = [item for item in scored if item.support >= floor][: self._max_quotes]
-        return self._compose(chosen, tr)
+        # Documents that carry most of what the best one does, quoted in retrieval order. Of
+        # the best document, a second passage too when it answers a part of the question that
+        # the first leaves out (the CPU section after the memory one for "RAM and cores?");
+        # of each other document, the passage that adds most to what is quoted already.
+        floor = best_support * SUPPORT_FLOOR
+        eligible = [item for item in scored if item.support >= floor]
+        quotes = [self._quote(eligible[0].passages[0], FIRST_QUOTE_CHARS)]
+        covered = set(quotes[0].terms)
+
+        def most_new(passages: Sequence[_Passage]) -> tuple[float, _Quote | None]:
+            best: tuple[float, _Quote | None] = (0.0, None)
+            for passage in passages:
+                quote = self._quote(passage, QUOTE_CHARS)
+                gain = sum(weights[t] for t in quote.terms - covered if t in weights)
+                if best[1] is None or gain > best[0]:
+                    best = (gain, quote)
+            return best
+
+        gain, second = most_new(eligible[0].passages[1:])
+        if second is not None and gain > 0:
+            quotes.append(second)
+            covered |= second.terms
+        for item in eligible[1:]:
+            if len(quotes) >= self._max_quotes:
+                break
+            _, quote = most_new(item.passages)
+            assert quote is not None
+            quotes.append(quote)
+            covered |= quote.terms
+        return self._compose(quotes, tr)
 
     def _score(self, group: list[SearchHit], weights: dict[str, float], total: float) -> _Scored:
-        """Support of one document: the weight its title, headings and retrieved passages carry;
-        its quotable units are those of the passage with the best single unit."""
+        """Support of one document: the weight its title, headings and retrieved passages
+        carry. Its passages are ranked by their best single unit."""
         present = set(_terms_of(group[0].title))
-        best: tuple[tuple[float, float], SearchHit, list[str], list[float]] | None = None
+        passages = []
         for hit in group:
             units, unit_terms = _units_of(hit.text)
             present |= _terms_of(hit.heading).union(*unit_terms)
@@ -178,41 +275,53 @@ class ExtractiveAnswerer:
             # `exceeds_credits`, the one headed "exceeds_credits" is the one to quote.
             heading = _terms_of(hit.heading.split(HEADING_SEPARATOR)[-1])
             named = HEADING_WEIGHT * sum(w for t, w in weights.items() if t in heading)
-            key = (max(unit_weights, default=0.0) + named, named)
-            if best is None or key > best[0]:
-                best = (key, hit, units, unit_weights)
-        assert best is not None
+            rank = (max(unit_weights, default=0.0) + named, named)
+            passages.append(_Passage(hit, units, unit_terms, unit_weights, rank))
+        passages.sort(key=lambda passage: passage.rank, reverse=True)  # stable: ties keep order
         support = sum(w for term, w in weights.items() if term in present) / total
-        return _Scored(best[1], support, best[2], best[3])
+        return _Scored(support, passages)
 
-    def _quote(self, item: _Scored) -> str:
-        """The best unit of a passage, extended while it leads into what follows."""
-        if not item.units:
-            return item.hit.text[:MAX_QUOTE_CHARS]
-        best = max(range(len(item.units)), key=lambda i: (item.unit_weights[i], -i))
-        picked = [item.units[best]]
-        index = best + 1
-        while index < len(item.units) and len(" ".join(picked)) < 200:
-            following = item.units[index]
-            leads_on = picked[-1].rstrip().endswith(":") or item.unit_weights[index] > 0
-            if not leads_on or len(" ".join(picked)) + len(following) > MAX_QUOTE_CHARS:
+    def _quote(self, passage: _Passage, budget: int) -> _Quote:
+        """The best unit of a passage and what follows it in the same section, up to about
+        ``budget`` characters, then what comes before it if there is room: one sentence is
+        seldom the whole answer (the fix after the symptom, the table after "one of these:").
+        A unit that refers back ("This means…") always brings the one before it. Code blocks
+        and tables only come along when the text leads into them or they hold question terms.
+        """
+        units, weights = passage.units, passage.unit_weights
+        if not units:
+            text = _clip(passage.hit.text, MAX_QUOTE_CHARS)
+            return _Quote(passage, text, _terms_of(text))
+        best = max(range(len(units)), key=lambda i: (weights[i], -i))
+        first = best - 1 if best > 0 and _REFERS_BACK.match(units[best]) else best
+        last = best
+        size = sum(len(unit) + 1 for unit in units[first : last + 1])
+        while last + 1 < len(units):
+            following = units[last + 1]
+            if size + len(following) > budget:
                 break
-            picked.append(following)
-            index += 1
-        text = (
-            "\n".join(picked)
-            if any("\n" in unit or _LIST_ITEM.match(unit) for unit in picked)
-            else " ".join(picked)
-        )
-        return text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1].rstrip() + "…"
+            leads_on = units[last].rstrip().endswith(":") or weights[last + 1] > 0
+            if _is_block(following) and not leads_on and not _is_block(units[last]):
+                break
+            last += 1
+            size += len(following) + 1
+        # At the end of its section, the sentences before it say what it is about.
+        while first > 0 and not _is_block(units[first - 1]) and not _is_block(units[first]):
+            if size + len(units[first - 1]) > budget:
+                break
+            first -= 1
+            size += len(units[first]) + 1
+        picked = units[first : last + 1]
+        joined = "\n" if any(_is_block(unit) or _LIST_ITEM.match(unit) for unit in picked) else " "
+        terms = frozenset().union(*passage.unit_terms[first : last + 1])
+        return _Quote(passage, _clip(joined.join(picked), MAX_QUOTE_CHARS), terms)
 
-    def _compose(self, chosen: list[_Scored], tr: Translator) -> Answer:
+    def _compose(self, quotes: list[_Quote], tr: Translator) -> Answer:
         citations: list[Citation] = []
         numbers: dict[str, int] = {}
         parts = [tr(messages.ANSWER_INTRO)]
-        quotes = []
-        for item in chosen:
-            hit = item.hit
+        for quote in quotes:
+            hit = quote.passage.hit
             if hit.source not in numbers:
                 citations.append(Citation(hit.source, hit.title, hit.url, hit.score))
                 numbers[hit.source] = len(citations)
@@ -221,9 +330,7 @@ class ExtractiveAnswerer:
                 location = (
                     f"{hit.title}{HEADING_SEPARATOR}{hit.heading.split(HEADING_SEPARATOR)[-1]}"
                 )
-            quote = self._quote(item)
-            quotes.append(quote)
-            quoted = "\n".join("> " + line for line in quote.split("\n"))
+            quoted = "\n".join("> " + line for line in quote.text.split("\n"))
             label = tr(messages.QUOTE_SOURCE, location=location, number=numbers[hit.source])
             parts.append(f"{quoted}\n— {label}")
         return Answer(
@@ -231,7 +338,7 @@ class ExtractiveAnswerer:
             answered=True,
             citations=tuple(citations),
             mode=self.mode,
-            quotes=tuple(quotes),
+            quotes=tuple(quote.text for quote in quotes),
         )
 
     def _not_found(self, passages: Sequence[SearchHit], tr: Translator) -> Answer:
