@@ -3,23 +3,44 @@
 Reads may run from many threads at once (each thread gets its own read-only connection, WAL
 mode lets them read while a writer works); writes go through :meth:`SqliteKnowledgeBase.writer`,
 one transaction per indexing run, so readers keep the previous state until it commits.
+
+Search ranks with FTS5's ``bm25()``. A process that keeps searching a knowledge base builds an
+in-memory copy of the index (:mod:`ledger_bot.impact_index`) in a background thread once its
+FTS5 searches have taken :data:`BUILD_SEARCH_INDEX_AFTER` seconds, and from then on ranks with
+it: the same scores, a few milliseconds instead of tens at 100k chunks. Every indexing run that
+changes a chunk bumps ``content_version`` in ``meta``; a search whose snapshot holds another
+version than the in-memory index uses FTS5 (and a newer version starts a rebuild).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ledger_bot.documents import Chunk, Document, SearchHit
 from ledger_bot.errors import KnowledgeBaseError
 from ledger_bot.terms import analyze
+
+if TYPE_CHECKING:
+    from ledger_bot.impact_index import ImpactIndex
+
+log = logging.getLogger(__name__)
+
+# Seconds of FTS5 searching after which the in-memory search index is built (in the
+# background). A one-off command never gets there; a long-lived process on a large knowledge
+# base does within a minute of questions, and on a small one, where FTS5 is fast, much later.
+BUILD_SEARCH_INDEX_AFTER = 1.0
+# Chunk ids looked up per statement when hits are read back from the ranked ids.
+_IDS_PER_STATEMENT = 500
 
 # Column weights of bm25(): a match in a title or heading says more than one in the body.
 BM25_WEIGHTS = (2.0, 1.5, 1.0)
@@ -122,22 +143,46 @@ def _prefix_upper_bound(prefix: str) -> str:
     return prefix + "\U0010ffff"
 
 
+def _content_version(read: Callable[[str], Sequence[Sequence[object]]]) -> int:
+    """The number of indexing runs that changed chunks (0 before the first, or in a file
+    written before the counter existed)."""
+    rows = read("SELECT value FROM meta WHERE key = 'content_version'")
+    return int(str(rows[0][0])) if rows else 0
+
+
 class SqliteKnowledgeBase:
     """The embedded knowledge base in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, build_search_index_after: float | None = BUILD_SEARCH_INDEX_AFTER
+    ) -> None:
         self.path = path
         self._local = threading.local()
         self._idf_cache: dict[str, float] = {}
         self._idf_generation = -1
+        # The in-memory search index: replaced whole (never changed in place), so a search
+        # reads it without a lock; None until built.
+        self._search_index: ImpactIndex | None = None
+        self._build_after = build_search_index_after
+        self._fts_seconds = 0.0  # spent in FTS5 searches since the index was last built
+        self._building = threading.Lock()  # held while a build runs
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> SqliteKnowledgeBase:
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = False,
+        build_search_index_after: float | None = BUILD_SEARCH_INDEX_AFTER,
+    ) -> SqliteKnowledgeBase:
         """Open the knowledge base at ``path``; with ``create``, make it when it is missing.
 
-        Raises KnowledgeBaseError with the next step when the file is missing or not ours.
+        ``build_search_index_after``: seconds of FTS5 searching before the in-memory search
+        index is built in the background (None: never; :meth:`build_search_index` builds it
+        at once). Raises KnowledgeBaseError with the next step when the file is missing or
+        not ours.
         """
         if not path.exists() and not create:
             raise KnowledgeBaseError(
@@ -150,7 +195,7 @@ class SqliteKnowledgeBase:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise KnowledgeBaseError(f"cannot create {path.parent}: {exc.strerror}") from None
-        kb = cls(path)
+        kb = cls(path, build_search_index_after=build_search_index_after)
         kb._migrate()
         return kb
 
@@ -211,6 +256,18 @@ class SqliteKnowledgeBase:
         except sqlite3.DatabaseError as exc:
             raise KnowledgeBaseError(f"cannot read knowledge base {self.path}: {exc}") from None
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: the reads inside see the same state of the file."""
+        try:
+            self._reader.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(f"cannot read knowledge base {self.path}: {exc}") from None
+        try:
+            yield
+        finally:
+            self._reader.execute("COMMIT")
+
     # -- reading -------------------------------------------------------------------------
 
     def search(
@@ -220,6 +277,57 @@ class SqliteKnowledgeBase:
         terms = list(dict.fromkeys(analyze(query)))
         if not terms or limit < 1:
             return []
+        with self._snapshot():
+            version = _content_version(self._read)
+            index = self._search_index
+            if index is not None and index.version == version:
+                return self._hits(index.top(terms, limit, source_prefix))
+            started = time.perf_counter()
+            hits = self._search_fts(terms, limit, source_prefix)
+        if index is None or version > index.version:
+            self._fts_seconds += time.perf_counter() - started
+            # Rebuild at once an index that has proved its worth; build a first one only
+            # once FTS5 has taken long enough to pay for it.
+            if index is not None or (
+                self._build_after is not None and self._fts_seconds >= self._build_after
+            ):
+                self._start_building()
+        return hits
+
+    def _hits(self, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
+        """The hits for (chunk id, score) pairs, in their order (inside a snapshot)."""
+        rows: dict[int, sqlite3.Row] = {}
+        ids = [chunk_id for chunk_id, _ in ranked]
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            part = ids[start : start + _IDS_PER_STATEMENT]
+            placeholders = ",".join("?" * len(part))
+            for row in self._read(
+                "SELECT c.id, d.source, d.title, d.url, c.heading, c.text, c.ordinal"  # noqa: S608 - only placeholders are interpolated
+                " FROM chunks c JOIN documents d ON d.id = c.document_id"
+                f" WHERE c.id IN ({placeholders})",
+                part,
+            ):
+                rows[row[0]] = row
+        return [
+            SearchHit(
+                source=found[1],
+                title=found[2],
+                url=found[3],
+                heading=found[4],
+                text=found[5],
+                ordinal=found[6],
+                score=score,
+                chunk_id=chunk_id,
+            )
+            for chunk_id, score in ranked
+            # A chunk id the index ranks is in this snapshot (same content version).
+            if (found := rows.get(chunk_id)) is not None
+        ]
+
+    def _search_fts(
+        self, terms: Sequence[str], limit: int, source_prefix: str | None
+    ) -> list[SearchHit]:
+        """:meth:`search` by FTS5 alone: it computes bm25() for every row matching a term."""
         match = build_match_expression(terms)
         # bm25() spelt out rather than the configured `rank` column: the same order, and
         # measurably faster on large indexes (FTS5 computes it once per matching row).
@@ -255,6 +363,74 @@ class SqliteKnowledgeBase:
             )
             for row in rows
         ]
+
+    @property
+    def search_index(self) -> ImpactIndex | None:
+        """The in-memory search index searches use when it is current; None until built."""
+        return self._search_index
+
+    def build_search_index(self) -> ImpactIndex:
+        """Build the in-memory search index now, in this thread, and use it from now on.
+
+        Searches otherwise build it in the background (see :data:`BUILD_SEARCH_INDEX_AFTER`);
+        a search running meanwhile uses FTS5. Returns the index (for its size and version).
+        """
+        with self._building:
+            return self._build()
+
+    def _start_building(self) -> None:
+        if not self._building.acquire(blocking=False):
+            return  # a build is already running
+        try:
+            threading.Thread(
+                target=self._build_in_background, name="ledger-bot-search-index", daemon=True
+            ).start()
+        except BaseException:
+            self._building.release()
+            raise
+
+    def _build_in_background(self) -> None:
+        try:
+            self._build()
+        except Exception:
+            # A failed build drops the stale index: searches use FTS5, and build again only
+            # once they have taken BUILD_SEARCH_INDEX_AFTER seconds more.
+            self._search_index = None
+            log.warning(
+                "building the in-memory search index failed; searching with FTS5", exc_info=True
+            )
+        finally:
+            self._building.release()
+
+    def _build(self) -> ImpactIndex:
+        from ledger_bot.impact_index import build_impact_index  # numpy: imported when needed
+
+        started = time.perf_counter()
+        db = self._connect()
+        try:
+            db.execute("PRAGMA query_only = ON")
+            db.execute("BEGIN")
+            version = _content_version(lambda sql: db.execute(sql).fetchall())
+            index = build_impact_index(db, version, BM25_WEIGHTS)
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeBaseError(f"cannot read knowledge base {self.path}: {exc}") from None
+        finally:
+            self._fts_seconds = 0.0
+            db.close()
+        current = self._search_index
+        if current is None or current.version <= version:
+            self._search_index = index
+        log.info(
+            "search index built",
+            extra={
+                "chunks": index.size,
+                "version": version,
+                "seconds": round(time.perf_counter() - started, 3),
+                "mib": round(index.nbytes / 2**20, 1),
+            },
+        )
+        return index
 
     def search_documents(
         self, query: str, limit: int = 10, source_prefix: str | None = None
@@ -339,8 +515,11 @@ class SqliteKnowledgeBase:
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")
+            writer = KnowledgeBaseWriter(db)
             try:
-                yield KnowledgeBaseWriter(db)
+                yield writer
+                if writer.changed:
+                    writer.bump_content_version()
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -356,6 +535,14 @@ class KnowledgeBaseWriter:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        self.changed = False  # whether any chunk was removed or added
+
+    def bump_content_version(self) -> None:
+        """Mark the chunks as changed, so in-memory search indexes of them are rebuilt."""
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('content_version', '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     def source_owner(self, source: str) -> tuple[str, str] | None:
         row = self._db.execute(
@@ -364,6 +551,7 @@ class KnowledgeBaseWriter:
         return (row[0], row[1]) if row else None
 
     def remove_file(self, root: str, relpath: str) -> None:
+        self.changed = True
         self._db.execute(
             "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c"
             " JOIN documents d ON d.id = c.document_id WHERE d.root = ? AND d.relpath = ?)",
