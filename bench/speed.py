@@ -8,7 +8,10 @@ TigerBeetle docs (``tigerbeetle_copy_017/docs/…``) and M copies of the SciFact
 copy-specific token appended to every document (``rc017``), so no two copies are identical.
 Every tier is indexed in-process with ``index_paths`` into a fresh knowledge base, then searched
 with ``kb.search(q, 5)`` for every SciFact test query and every TigerBeetle eval question, once
-untimed (warm-up) and once timed.
+untimed (warm-up) and once timed: first by FTS5 alone (the in-memory index not built), then
+after ``kb.build_search_index()`` (timed, with the index's size and the growth of this
+process's resident memory), as a long-running process searches once it has built the index.
+The two rankings are compared query by query.
 
 The command line is timed as a user meets it: the real ``ledger-bot`` console script run as a
 subprocess, from process start to exit. Each command is started by a small launcher process that
@@ -86,7 +89,12 @@ class TierResult:
     documents: int
     chunks: int
     index_seconds: float
-    latencies_ms: list[float]
+    fts_latencies_ms: list[float]
+    latencies_ms: list[float]  # with the in-memory search index
+    same_rankings: int  # queries whose hits (ids and scores) are the same both ways
+    build_seconds: float
+    index_mib: float  # the in-memory index's arrays
+    rss_growth_mib: float  # resident memory of this process, after the build minus before
     max_rss_mib: float
 
 
@@ -181,13 +189,23 @@ def replicate(
     return files
 
 
-def time_searches(kb: SqliteKnowledgeBase, queries: Iterable[str]) -> list[float]:
+def time_searches(
+    kb: SqliteKnowledgeBase, queries: Iterable[str]
+) -> tuple[list[float], list[list[tuple[int, float]]]]:
     latencies = []
+    rankings = []
     for query in queries:
         started = time.perf_counter_ns()
-        kb.search(query, SEARCH_LIMIT)
+        hits = kb.search(query, SEARCH_LIMIT)
         latencies.append((time.perf_counter_ns() - started) / 1e6)
-    return latencies
+        rankings.append([(hit.chunk_id, hit.score) for hit in hits])
+    return latencies, rankings
+
+
+def current_rss_mib() -> float:
+    """Resident memory of this process now (not the peak), from /proc."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def bench_tier(
@@ -205,10 +223,18 @@ def bench_tier(
         sys.exit(f"indexing {tier.name} failed: {report.failed[:3]}")
     kb.close()
     # A fresh handle, as a restarted bot would have; the warm-up pass fills the page cache.
-    kb = SqliteKnowledgeBase.open(work / "kb.db")
+    # FTS5 alone first: the in-memory index is built only when asked for below.
+    kb = SqliteKnowledgeBase.open(work / "kb.db", build_search_index_after=None)
     documents = kb.stats().documents
     time_searches(kb, queries)
-    latencies = time_searches(kb, queries)
+    fts_latencies, fts_rankings = time_searches(kb, queries)
+    rss_before = current_rss_mib()
+    started = time.perf_counter()
+    index = kb.build_search_index()
+    build_seconds = time.perf_counter() - started
+    rss_growth = current_rss_mib() - rss_before
+    time_searches(kb, queries)
+    latencies, rankings = time_searches(kb, queries)
     kb.close()
     return TierResult(
         tier=tier,
@@ -216,7 +242,12 @@ def bench_tier(
         documents=documents,
         chunks=report.chunks_written,
         index_seconds=report.seconds,
+        fts_latencies_ms=fts_latencies,
         latencies_ms=latencies,
+        same_rankings=sum(a == b for a, b in zip(fts_rankings, rankings, strict=True)),
+        build_seconds=build_seconds,
+        index_mib=index.nbytes / 2**20,
+        rss_growth_mib=rss_growth,
         max_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
 
@@ -306,17 +337,35 @@ def main() -> None:
     print()
     print(
         f"Search latency (in-process `kb.search(q, {SEARCH_LIMIT})`, {len(queries)} queries: "
-        "SciFact test queries + TigerBeetle eval questions, after one warm-up pass)"
+        "SciFact test queries + TigerBeetle eval questions, after one warm-up pass; FTS5 "
+        "alone, then with the in-memory index)"
     )
     print()
-    print("| tier | chunks | p50 (ms) | p95 (ms) | max (ms) | mean (ms) | target p95 |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| tier | chunks | ranking by | p50 (ms) | p95 (ms) | max (ms) | mean (ms) "
+        "| same hits as FTS5 | target p95 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         target = f"≤ {TARGET_SEARCH_P95_MS:.0f} ms" if r is largest and not args.quick else ""
+        for label, values, same in (
+            ("FTS5 bm25()", r.fts_latencies_ms, ""),
+            ("in-memory index", r.latencies_ms, f"{r.same_rankings} / {len(queries)}"),
+        ):
+            print(
+                f"| {r.tier.name} | {r.chunks:,} | {label} | {percentile(values, 0.5):.2f} | "
+                f"{percentile(values, 0.95):.2f} | {max(values):.2f} | "
+                f"{sum(values) / len(values):.2f} | {same} | {target} |"
+            )
+    print()
+    print("Building the in-memory index (`kb.build_search_index()`, in-process)")
+    print()
+    print("| tier | chunks | build (s) | index arrays (MiB) | resident memory growth (MiB) |")
+    print("|---|---|---|---|---|")
+    for r in results:
         print(
-            f"| {r.tier.name} | {r.chunks:,} | {percentile(r.latencies_ms, 0.5):.2f} | "
-            f"{percentile(r.latencies_ms, 0.95):.2f} | {max(r.latencies_ms):.2f} | "
-            f"{sum(r.latencies_ms) / len(r.latencies_ms):.2f} | {target} |"
+            f"| {r.tier.name} | {r.chunks:,} | {r.build_seconds:.2f} | {r.index_mib:.1f} | "
+            f"{r.rss_growth_mib:.1f} |"
         )
     print()
     print(
