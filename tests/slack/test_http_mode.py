@@ -37,6 +37,17 @@ async def test_signed_event_is_answered_in_a_thread(
     assert REVERSALS_LINK in section_text(answer)
 
 
+async def test_channel_chatter_gets_200_and_is_counted_as_ignored(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(mode="http")
+    [chatter] = slack.user_posts(GENERAL, "lunch anyone?")
+    status, text, _ = await post_to_app(bot.events_url, chatter, SIGNING_SECRET)
+    assert (status, text) == (200, "")
+    assert bot.counted("slack_events_total", kind="message", result="ignored") == 1
+    assert slack.calls_to("chat.postMessage") == []
+
+
 async def test_url_verification_challenge_is_answered(
     slack: SlackEmulator, start_bot: StartBot
 ) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger_bot.slack.routing import Audience, route_mention, route_message, thread_root
+from ledger_bot.slack.routing import (
+    Audience,
+    route_chatter,
+    route_mention,
+    route_message,
+    thread_root,
+)
 
 BOT = Audience(bot_user_id="U0BOT", bot_id="B0BOT")
 
@@ -87,3 +93,37 @@ def test_direct_messages_are_answered_whatever_the_allowlist() -> None:
 def test_the_answer_goes_in_the_thread_or_starts_one_under_the_question() -> None:
     assert thread_root(message()) == "1700000000.000200"
     assert thread_root(message(thread_ts="1700000000.000100")) == "1700000000.000100"
+
+
+# -- chatter: ignored on sight, before Bolt's dispatch ----------------------------------------
+
+
+def test_the_message_twin_of_a_mention_is_chatter() -> None:
+    route = route_chatter(message(text="<@U0BOT> how do I reverse an entry?"), BOT)
+    assert route is not None
+    assert (route.kind, route.reason) == ("ignore", "mention (answered from app_mention)")
+
+
+def test_a_channel_message_not_addressed_to_the_bot_is_chatter() -> None:
+    route = route_chatter(message(), BOT)
+    assert route is not None
+    assert route.reason == "not addressed to the bot"
+
+
+def test_a_message_in_a_channel_outside_the_allowlist_is_chatter() -> None:
+    audience = Audience(bot_user_id="U0BOT", bot_id="B0BOT", allowed_channels={"C0OTHER"})
+    route = route_chatter(message(text="<@U0BOT> hi"), audience)
+    assert route is not None
+    assert route.reason == "channel not allowed"
+
+
+def test_questions_thread_replies_and_direct_messages_are_not_chatter() -> None:
+    assert route_chatter(message(channel="D0ALICE", channel_type="im"), BOT) is None
+    assert route_chatter(message(thread_ts="1700000000.000100"), BOT) is None
+    assert route_chatter(message(type="app_mention", text="<@U0BOT> hi"), BOT) is None
+
+
+def test_the_bots_own_messages_edits_and_malformed_events_are_left_to_bolt() -> None:
+    assert route_chatter(message(user="U0BOT", bot_id="B0BOT"), BOT) is None
+    assert route_chatter(message(subtype="message_changed"), BOT) is None
+    assert route_chatter(message(channel=None), BOT) is None

@@ -163,6 +163,17 @@ async def test_thread_reply_where_the_bot_has_not_answered_is_ignored(
 # -- what the bot ignores ------------------------------------------------------------------
 
 
+async def test_the_message_twin_of_a_mention_is_acknowledged_and_counted_as_ignored(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    message, _ = slack.user_posts(GENERAL, f"<@{slack.bot_user_id}> {REVERSAL}")
+    envelope = await slack.deliver("events_api", message)
+    assert await slack.wait_for_ack(envelope) is None
+    assert bot.counted("slack_events_total", kind="message", result="ignored") == 1
+    assert slack.calls_to("chat.postMessage") == []
+
+
 async def test_edits_deletions_joins_and_own_messages_are_ignored(
     slack: SlackEmulator, start_bot: StartBot
 ) -> None:

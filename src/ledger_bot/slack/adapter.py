@@ -10,9 +10,11 @@ mounted Secret is used from the next request on.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -148,6 +150,17 @@ class SlackAdapter:
             self._identity = {token: known}
         return known
 
+    def _settle(self, body: Mapping[str, Any]) -> bool:
+        """Whether the listeners settled an Events API ``body`` without Bolt: chatter, counted
+        as ignored, for the adapter to acknowledge (see :mod:`ledger_bot.slack.socket_mode`).
+        Until Bolt's authorize step has found out who the bot is, everything goes to Bolt."""
+        try:
+            token = self._secrets.bot_token.get()
+        except ConfigError:
+            return False  # Bolt's authorize step reports it
+        identity = self._identity.get(token) if token else None
+        return identity is not None and self.listeners.ignore_chatter(body, identity)
+
     async def _wait_for_slack(self) -> AuthorizeResult:
         """``auth.test`` until it works: Slack may be unreachable for a while at start."""
         attempt = 0
@@ -201,14 +214,15 @@ class SlackAdapter:
     async def _connect_and_wait(self) -> None:
         identity = await self._wait_for_slack()
         if self._settings.slack_mode == "socket":
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from ledger_bot.slack.socket_mode import SettlingSocketModeHandler
 
-            self._socket = AsyncSocketModeHandler(
+            self._socket = SettlingSocketModeHandler(
                 self.app,
                 app_token=self._secrets.app_token.require(),
                 logger=logging.getLogger(SOCKET_MODE_LOGGER),
                 # A socket cut without a close frame is noticed at the next ping check.
                 ping_interval=SOCKET_PING_INTERVAL,
+                settle=self._settle,
             )
             await self._socket.connect_async()
         log.info(
@@ -254,14 +268,30 @@ class SlackAdapter:
         if self._stopping:
             # Another replica behind the Service takes it when Slack retries.
             return Response("shutting down", 503, headers={"Retry-After": "1"})
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8"),
-            query=dict(request.query_params),
-            headers={key: [value] for key, value in request.headers.items()},
-        )
-        response: BoltResponse = await self.app.async_dispatch(bolt_request)
+        payload = _json_object(body)
+        if payload is not None and self._settle(payload):
+            response = BoltResponse(status=200, body="")  # Bolt's acknowledgement of an event
+        else:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=dict(request.query_params),
+                headers={key: [value] for key, value in request.headers.items()},
+            )
+            response = await self.app.async_dispatch(bolt_request)
         return Response(
             content=response.body,
             status_code=response.status,
             headers=response.first_headers_without_set_cookie(),
         )
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """An Events API request's JSON object; None for anything else (commands and actions
+    are form-encoded), which Bolt parses itself."""
+    if not body.startswith(b"{"):
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None

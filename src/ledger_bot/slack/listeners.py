@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,7 +35,13 @@ from ledger_bot.slack.blocks import (
     render_text,
 )
 from ledger_bot.slack.markup import normalize_question
-from ledger_bot.slack.routing import Audience, Route, route_mention, route_message
+from ledger_bot.slack.routing import (
+    Audience,
+    Route,
+    route_chatter,
+    route_mention,
+    route_message,
+)
 from ledger_bot.slack.turns import Turn, TurnRunner, has_words
 from ledger_bot.state.base import MAX_QUESTION_ID, QuestionRecord
 
@@ -91,12 +98,28 @@ class SlackListeners:
     # -- bookkeeping -------------------------------------------------------------------
 
     def _audience(self, context: AsyncBoltContext) -> Audience:
+        return self._audience_of(context.bot_user_id, context.bot_id)
+
+    def _audience_of(self, bot_user_id: str | None, bot_id: str | None) -> Audience:
         return Audience(
-            bot_user_id=str(context.bot_user_id or ""),
-            bot_id=context.bot_id,
+            bot_user_id=str(bot_user_id or ""),
+            bot_id=bot_id,
             answer_bots=self._settings.slack_answer_bots,
             allowed_channels=frozenset(self._settings.slack_allowed_channels),
         )
+
+    def ignore_chatter(self, body: Mapping[str, Any], identity: AuthorizeResult) -> bool:
+        """Settle an Events API ``body`` that is chatter (:func:`route_chatter`) without Bolt,
+        counted and logged as :meth:`on_message` would; whether it was (the adapter then
+        acknowledges it). ``identity`` is the bot's, as Bolt's authorize step gives it."""
+        event = body.get("event")
+        if body.get("type") != "event_callback" or not isinstance(event, Mapping):
+            return False
+        route = route_chatter(event, self._audience_of(identity.bot_user_id, identity.bot_id))
+        if route is None:
+            return False
+        self._ignored("message", route)
+        return True
 
     def _count(self, kind: str, result: str) -> None:
         self._service.metrics.slack_events_total.labels(kind=kind, result=result).inc()
@@ -191,8 +214,7 @@ class SlackListeners:
         assistant: bool = False,
     ) -> None:
         if route.kind == "ignore":
-            self._count(kind, "ignored")
-            log.debug("slack %s ignored: %s", kind, route.reason)
+            self._ignored(kind, route)
             return
         key = f"message:{body.get('team_id', '')}:{event['channel']}:{event['ts']}"
         if not await self._claim(kind, key):
@@ -204,6 +226,10 @@ class SlackListeners:
             self._count(kind, "failed" if result == "failed" else "handled")
 
         await self._tracked(answer())
+
+    def _ignored(self, kind: str, route: Route) -> None:
+        self._count(kind, "ignored")
+        log.debug("slack %s ignored: %s", kind, route.reason)
 
     async def on_other_event(self, event: dict[str, Any]) -> None:
         log.debug("slack event %s ignored", event.get("type"))

@@ -18,6 +18,12 @@ DIRECT = frozenset({"im"})
 
 Kind = Literal["question", "thread_reply", "ignore"]
 
+# Why a person's message in a channel is not a question, decided on the event alone.
+NOT_ALLOWED = "channel not allowed"
+MENTION = "mention (answered from app_mention)"
+NOT_ADDRESSED = "not addressed to the bot"
+_CHATTER = frozenset({NOT_ALLOWED, MENTION, NOT_ADDRESSED})
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -80,16 +86,28 @@ def route_message(event: Mapping[str, Any], audience: Audience) -> Route:
     channel_type = event.get("channel_type")
     has_files = bool(event.get("files")) or subtype == "file_share"
     if not audience.allows_channel(channel, channel_type):
-        return _ignore("channel not allowed")
+        return _ignore(NOT_ALLOWED)
     if channel_type in DIRECT or channel.startswith("D"):
         return Route("question", has_files=has_files)
     text = str(event.get("text") or "")
     if audience.mentioned_in(text):
-        return _ignore("mention (answered from app_mention)")
+        return _ignore(MENTION)
     thread_ts = event.get("thread_ts")
     if thread_ts and thread_ts != event.get("ts"):
         return Route("thread_reply", has_files=has_files)
-    return _ignore("not addressed to the bot")
+    return _ignore(NOT_ADDRESSED)
+
+
+def route_chatter(event: Mapping[str, Any], audience: Audience) -> Route | None:
+    """The route of a ``message`` event that the bot ignores on sight, else None: a message
+    in a channel, not by the bot itself, that is no question for it (the ``message`` twin of
+    a mention, which is answered from its ``app_mention`` event, and everything not addressed
+    to the bot), or one in a channel outside the allowlist. Most of what Slack sends is this,
+    so adapters settle it before Bolt's dispatch, as :func:`route_message` would."""
+    if event.get("type") != "message":
+        return None
+    route = route_message(event, audience)
+    return route if route.kind == "ignore" and route.reason in _CHATTER else None
 
 
 def route_mention(event: Mapping[str, Any], audience: Audience) -> Route:
@@ -99,7 +117,7 @@ def route_mention(event: Mapping[str, Any], audience: Audience) -> Route:
     if (bot := _from_bot(event, audience)) is not None:
         return bot
     if not audience.allows_channel(str(event.get("channel", "")), event.get("channel_type")):
-        return _ignore("channel not allowed")
+        return _ignore(NOT_ALLOWED)
     return Route("question", has_files=bool(event.get("files")))
 
 
