@@ -45,3 +45,37 @@ def test_chunks_keep_their_heading_path() -> None:
 def test_no_chunk_exceeds_the_limit() -> None:
     text = "\n\n".join(f"Paragraph {i} " + "word " * (i * 7) for i in range(40))
     assert max(len(piece) for piece in split_text(text, 300)) <= 300
+
+
+def test_a_long_table_is_cut_between_rows_under_its_header() -> None:
+    rows = "\n".join(f"| {i} | status number {i} is explained here |" for i in range(12))
+    table = f"| Value | Meaning |\n|---|---|\n{rows}"
+    pieces = split_text(table, 160)
+    assert len(pieces) > 1
+    for piece in pieces:
+        lines = piece.split("\n")
+        assert lines[:2] == ["| Value | Meaning |", "|---|---|"]
+        assert all(line.startswith("| ") and line.endswith(" |") for line in lines[2:])
+    body = [line for piece in pieces for line in piece.split("\n")[2:]]
+    assert body == rows.split("\n")
+
+
+def test_table_padding_is_dropped() -> None:
+    table = "| Value | Status      |\n|-------|-------------|\n| 0     | normal      |"
+    assert split_text(table, 500) == ["| Value | Status |\n|-------|-------------|\n| 0 | normal |"]
+
+
+def test_a_lead_in_stays_with_the_block_it_introduces() -> None:
+    intro = " ".join(["Some background."] * 5)
+    table = "| Value | Status |\n|---|---|\n" + "\n".join(f"| {i} | state {i} |" for i in range(8))
+    text = f"{intro}\n\nThe values are:\n\n{table}"
+    pieces = split_text(text, len(table) + 30)
+    assert pieces[0] == intro
+    assert pieces[1].startswith("The values are:\n\n| Value | Status |")
+
+
+def test_a_lead_in_stays_with_a_long_code_block() -> None:
+    code = "```sh\n" + "\n".join(f"run step {i}" for i in range(30)) + "\n```"
+    pieces = split_text(f"Run these:\n\n{code}", 120)
+    assert pieces[0].startswith("Run these:\n\n```sh\nrun step 0")
+    assert max(len(piece) for piece in pieces) <= 120

@@ -46,7 +46,7 @@ tigerbeetle start --addresses=3000 /data/0_0.tigerbeetle
 
 STATUS = """# Monitoring
 
-## Replica status
+## `replica_status`
 
 The `replica_status` metric is the overall status of the replica. Anything other than 0
 should page someone.
@@ -120,6 +120,8 @@ def test_the_quote_goes_on_past_the_best_sentence(kb: SqliteKnowledgeBase) -> No
     # The sentences after the best one hold the why and the fix.
     assert "too many client processes" in first
     assert "batch requests" in first
+    # Sentences of one paragraph stay on one line.
+    assert "a new one. This means" in first
     assert len(first) <= FIRST_QUOTE_CHARS + 100
 
 
@@ -180,3 +182,43 @@ def test_a_long_code_block_is_cut_at_a_line_and_its_fence_closed(tmp_path: Path)
     assert code_quote.endswith("\n…\n```")
     assert code_quote.count("```") == 2
     assert all(line.startswith(("client.", "```", "…")) for line in code_quote.split("\n"))
+
+
+def test_the_rows_of_a_table_that_answer_are_quoted_under_its_header(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rows = "\n".join(
+        f"| {i} | {name} | {meaning} |"
+        for i, (name, meaning) in enumerate(
+            [
+                ("normal", "Works normally and serves requests without any trouble at all."),
+                ("view_change", "Is changing views, which takes a moment to settle down."),
+                ("syncing", "Is catching up with the rest of the cluster by state sync."),
+                ("recovering_head", "Has a corrupted log head and repairs it from its peers."),
+            ]
+        )
+    )
+    text = "# Status\n\nThe status gauge tells the state of a node. Its values are:\n\n"
+    text += f"| Value | Name | Meaning |\n|---|---|---|\n{rows}\n"
+    (docs / "status.md").write_text(text)
+    kb = SqliteKnowledgeBase.open(tmp_path / "kb.db", create=True)
+    index_paths(kb, [docs])
+    try:
+        answer = ExtractiveAnswerer(kb, min_support=0.3).compose(
+            "the status gauge shows recovering_head, what does it mean?",
+            kb.search("the status gauge shows recovering_head, what does it mean?", 20),
+        )
+    finally:
+        kb.close()
+    assert answer.answered
+    quote = answer.quotes[0]
+    assert "| Value | Name | Meaning |" in quote
+    assert "| 3 | recovering_head | Has a corrupted log head" in quote
+    assert "| 0 | normal |" not in quote
+
+
+def test_a_question_naming_a_documented_identifier_is_answered(kb: SqliteKnowledgeBase) -> None:
+    # Most of the question's words are not in the knowledge base, but `replica_status` names
+    # the section that answers it.
+    question = "our pager keeps ringing about replica_status, definitely broken?"
+    assert ask(kb, question).answered

@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger_bot import messages
 from ledger_bot.answering.base import AnswerContext, History, user_turns
-from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END
+from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END, TABLE_RULE
 from ledger_bot.documents import Answer, Citation, SearchHit
 from ledger_bot.i18n import SOURCE_LANGUAGE, Translator, translator
 from ledger_bot.knowledge_base import Retriever
 from ledger_bot.terms import analyze, analyze_unique
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 # Markup that is not text: a footnote's definition line, footnote marks, HTML tags and comments.
 _FOOTNOTE = re.compile(r"^\s*\[\^[^\]]+\]:")
 _MARKUP = re.compile(r"\[\^[^\]\s]+\]|<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
@@ -80,14 +80,14 @@ def split_units(text: str) -> list[str]:
         if FENCE.match(line):
             flush()
             fence = [line]
-        elif not line.strip() or _TABLE_RULE.match(line) or _FOOTNOTE.match(line):
+        elif not line.strip() or TABLE_RULE.match(line) or _FOOTNOTE.match(line):
             flush()
             footnote = bool(_FOOTNOTE.match(line))
         elif footnote:
             continue  # the rest of a footnote's definition
         elif line.lstrip().startswith("|"):
             flush()
-            units.append(line.strip())
+            units.append(" ".join(line.split()))  # without the padding that aligns columns
         elif _LIST_ITEM.match(line):
             flush()
             item.append(line.strip())
@@ -104,6 +104,24 @@ def split_units(text: str) -> list[str]:
 def _is_block(unit: str) -> bool:
     """A code block or a table row: quoted on lines of its own."""
     return "\n" in unit or unit.startswith("|")
+
+
+def _table_start(units: Sequence[str], index: int) -> int:
+    """Where the table holding ``units[index]`` starts (its header row), else ``index``."""
+    while index > 0 and units[index].startswith("|") and units[index - 1].startswith("|"):
+        index -= 1
+    return index
+
+
+def _opens_table(units: Sequence[str], index: int) -> bool:
+    return units[index].startswith("|") and _table_start(units, index) == index
+
+
+def _table_end(units: Sequence[str], index: int) -> int:
+    """One past the last row of the table starting at ``units[index]``."""
+    while index < len(units) and units[index].startswith("|"):
+        index += 1
+    return index
 
 
 def _clip(text: str, limit: int) -> str:
@@ -266,9 +284,11 @@ class ExtractiveAnswerer:
         """Support of one document: the weight its title, headings and retrieved passages
         carry. Its passages are ranked by their best single unit."""
         present = set(_terms_of(group[0].title))
+        names = set(present)
         passages = []
         for hit in group:
             units, unit_terms = _units_of(hit.text)
+            names |= _terms_of(hit.heading)
             present |= _terms_of(hit.heading).union(*unit_terms)
             unit_weights = [sum(w for t, w in weights.items() if t in ts) for ts in unit_terms]
             # The section a passage is under speaks for it: of two passages that both mention
@@ -278,43 +298,75 @@ class ExtractiveAnswerer:
             rank = (max(unit_weights, default=0.0) + named, named)
             passages.append(_Passage(hit, units, unit_terms, unit_weights, rank))
         passages.sort(key=lambda passage: passage.rank, reverse=True)  # stable: ties keep order
-        support = sum(w for term, w in weights.items() if term in present) / total
-        return _Scored(support, passages)
+        # An identifier of the question (`get_account_balances`) that names the document or
+        # one of its sections is what the question is about: it counts twice.
+        named = sum(w for term, w in weights.items() if "_" in term and term in names)
+        support = sum(w for term, w in weights.items() if term in present) + named
+        return _Scored(min(1.0, support / total), passages)
 
     def _quote(self, passage: _Passage, budget: int) -> _Quote:
         """The best unit of a passage and what follows it in the same section, up to about
         ``budget`` characters, then what comes before it if there is room: one sentence is
         seldom the whole answer (the fix after the symptom, the table after "one of these:").
         A unit that refers back ("This means…") always brings the one before it. Code blocks
-        and tables only come along when the text leads into them or they hold question terms.
+        and tables only come along when the text leads into them or they hold question terms;
+        of a table, the rows that hold question terms are quoted, under its header row.
         """
         units, weights = passage.units, passage.unit_weights
         if not units:
             text = _clip(passage.hit.text, MAX_QUOTE_CHARS)
             return _Quote(passage, text, _terms_of(text))
         best = max(range(len(units)), key=lambda i: (weights[i], -i))
-        first = best - 1 if best > 0 and _REFERS_BACK.match(units[best]) else best
-        last = best
-        size = sum(len(unit) + 1 for unit in units[first : last + 1])
-        while last + 1 < len(units):
-            following = units[last + 1]
-            if size + len(following) > budget:
+        start = best - 1 if best > 0 and _REFERS_BACK.match(units[best]) else best
+        picked = list(range(start, best + 1))
+        size = sum(len(units[i]) + 1 for i in picked)
+        index = best + 1
+        while index < len(units):
+            following = units[index]
+            introduced = units[picked[-1]].rstrip().endswith(":")
+            # What the quote introduces ("The values are:") comes even past the budget.
+            limit = MAX_QUOTE_CHARS if introduced else budget
+            leads_on = introduced or weights[index] > 0
+            if _opens_table(units, index) and not units[picked[-1]].startswith("|"):
+                if leads_on or any(w > 0 for w in weights[index : _table_end(units, index)]):
+                    picked += self._rows(units, weights, index, limit - size)
+                break  # the quote ends with the table
+            if size + len(following) > limit:
                 break
-            leads_on = units[last].rstrip().endswith(":") or weights[last + 1] > 0
-            if _is_block(following) and not leads_on and not _is_block(units[last]):
+            if _is_block(following) and not leads_on and not _is_block(units[picked[-1]]):
                 break
-            last += 1
+            picked.append(index)
             size += len(following) + 1
+            index += 1
         # At the end of its section, the sentences before it say what it is about.
-        while first > 0 and not _is_block(units[first - 1]) and not _is_block(units[first]):
-            if size + len(units[first - 1]) > budget:
+        while picked[0] > 0 and not _is_block(units[picked[0] - 1]):
+            if _is_block(units[picked[0]]) or size + len(units[picked[0] - 1]) > budget:
                 break
-            first -= 1
-            size += len(units[first]) + 1
-        picked = units[first : last + 1]
-        joined = "\n" if any(_is_block(unit) or _LIST_ITEM.match(unit) for unit in picked) else " "
-        terms = frozenset().union(*passage.unit_terms[first : last + 1])
-        return _Quote(passage, _clip(joined.join(picked), MAX_QUOTE_CHARS), terms)
+            picked.insert(0, picked[0] - 1)
+            size += len(units[picked[0]]) + 1
+        header = _table_start(units, picked[0])
+        if header < picked[0]:  # a row of a table: under the table's header row
+            picked.insert(0, header)
+        text = units[picked[0]]
+        for before, unit in itertools.pairwise(units[i] for i in picked):
+            on_its_own = any(_is_block(u) or _LIST_ITEM.match(u) for u in (before, unit))
+            text += ("\n" if on_its_own else " ") + unit
+        terms = frozenset().union(*(passage.unit_terms[i] for i in picked))
+        return _Quote(passage, _clip(text, MAX_QUOTE_CHARS), terms)
+
+    @staticmethod
+    def _rows(units: list[str], weights: list[float], header: int, room: int) -> list[int]:
+        """The header row of the table starting at ``header`` and as many of its rows as fit in
+        ``room`` characters, those holding most of the question first, in the table's order.
+        Nothing when not even one row fits."""
+        body = range(header + 1, _table_end(units, header))
+        rows, size = [], len(units[header]) + 1
+        for i in sorted(body, key=lambda i: (-weights[i], i)):
+            if size + len(units[i]) > room:
+                break
+            rows.append(i)
+            size += len(units[i]) + 1
+        return [header, *sorted(rows)] if rows else []
 
     def _compose(self, quotes: list[_Quote], tr: Translator) -> Answer:
         citations: list[Citation] = []
