@@ -155,11 +155,15 @@ class LedgerBotService:
         # it?" finds what "it" was.
         query = "\n".join((*earlier[-1:], prepared.text))
         started = time.perf_counter()
-        passages = await asyncio.to_thread(
-            self.knowledge_base.search, query, self.settings.search_limit * PASSAGES_PER_LIMIT
-        )
-        retrieved = time.perf_counter()
-        answer = await self.answerer.answer(prepared.text, passages, history, context)
+        if isinstance(self.answerer, ExtractiveAnswerer):
+            # The offline answerer composes on a thread too: one trip there does both.
+            passages, retrieved, answer = await asyncio.to_thread(
+                self._search_and_quote, self.answerer, query, prepared.text, history, locale
+            )
+        else:
+            passages = await asyncio.to_thread(self._search_passages, query)
+            retrieved = time.perf_counter()
+            answer = await self.answerer.answer(prepared.text, passages, history, context)
         return AnswerResult(
             question=prepared.text,
             answer=answer,
@@ -168,6 +172,24 @@ class LedgerBotService:
             retrieval_seconds=retrieved - started,
             answer_seconds=time.perf_counter() - retrieved,
         )
+
+    def _search_passages(self, query: str) -> list[SearchHit]:
+        return self.knowledge_base.search(query, self.settings.search_limit * PASSAGES_PER_LIMIT)
+
+    def _search_and_quote(
+        self,
+        answerer: ExtractiveAnswerer,
+        query: str,
+        question: str,
+        history: History,
+        locale: str,
+    ) -> tuple[list[SearchHit], float, Answer]:
+        """The passages for ``query``, when they were found, and the extractive answer from
+        them: what :meth:`_answer` does, in one call on a worker thread."""
+        passages = self._search_passages(query)
+        retrieved = time.perf_counter()
+        answer = answerer.compose(question, passages, user_turns(history), language=locale)
+        return passages, retrieved, answer
 
     async def handle(
         self, request: QuestionRequest, on_text: TextSink | None = None

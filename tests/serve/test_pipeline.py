@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger_bot.answering.extractive import ExtractiveAnswerer
 from ledger_bot.documents import Answer, SearchHit
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from ledger_bot.service import LedgerBotService, QuestionRequest, build_answerer
@@ -64,6 +65,16 @@ async def test_answered_question_is_logged_with_its_sources(service: LedgerBotSe
         outcome.request_id,
     )
     assert "api/reversals.md" in record.sources
+
+
+async def test_extractive_answer_searched_and_quoted_in_one_trip_is_the_answerers_own(
+    service: LedgerBotService,
+) -> None:
+    result = await service.ask("How do I reverse a posted journal entry?")
+    assert isinstance(service.answerer, ExtractiveAnswerer)
+    own = service.answerer.compose(result.question, result.passages, language="en")
+    assert (result.answer, len(result.passages)) == (own, 20)
+    assert result.retrieval_seconds > 0 and result.answer_seconds > 0
 
 
 async def test_unanswerable_question_is_logged_as_not_found(service: LedgerBotService) -> None:
