@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from ledger_bot import logs
 from ledger_bot.errors import ConfigError
 from ledger_bot.logs import (
     ConsoleFormatter,
@@ -173,6 +174,20 @@ def test_secrets_in_message_arguments_and_extras_are_redacted(
         "token [redacted:slack-token] rejected",
         "session [redacted:jwt]",
     ]
+
+
+def test_id_fields_are_redacted_each_time_from_the_kept_redaction(
+    json_lines: Lines, stream: io.StringIO
+) -> None:
+    logs._redact_id.cache_clear()
+    for _ in range(2):
+        log.info("question answered", extra={"user": SLACK_TOKEN, "channel": "C0GENERAL"})
+    assert SLACK_TOKEN not in stream.getvalue()
+    assert [(line["user"], line["channel"]) for line in json_lines()] == [
+        ("[redacted:slack-token]", "C0GENERAL"),
+        ("[redacted:slack-token]", "C0GENERAL"),
+    ]
+    assert logs._redact_id.cache_info().hits == 2
 
 
 def test_exception_is_one_redacted_json_field(json_lines: Lines, stream: io.StringIO) -> None:

@@ -7,11 +7,15 @@ come out the same way. Two filters on that handler see every record first:
   :class:`~contextvars.ContextVar`, so it follows ``await`` and ``asyncio.to_thread``) is
   stamped on each record;
 - :func:`~ledger_bot.redaction.redact` runs over the message, the string values of
-  ``extra={...}`` and any traceback, so no token or password reaches the log.
+  ``extra={...}`` and any traceback, so no token or password reaches the log. Numbers and
+  booleans cannot hold a secret and are left alone. The short values of the extras that name
+  things (:data:`ID_FIELDS`: Slack ids, surfaces, outcomes) recur on every line, so the
+  redaction of each is kept and reused: the same text, redacted the same way, once.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -48,6 +52,16 @@ _RECORD_ATTRIBUTES = frozenset(vars(_BLANK_RECORD)) | {
     "request_id",
     "taskName",
 }
+
+
+# Extras that hold identifiers and labels, not prose; a value of one, up to
+# MAX_CACHED_ID_CHARS long, is redacted through a cache of ID_CACHE_SIZE values.
+ID_FIELDS = frozenset(
+    {"surface", "outcome", "mode", "user", "channel", "team", "bot_user", "kind", "method"}
+)
+MAX_CACHED_ID_CHARS = 64
+ID_CACHE_SIZE = 4096
+_redact_id = functools.lru_cache(maxsize=ID_CACHE_SIZE)(redact)
 
 
 def current_request_id() -> str | None:
@@ -96,7 +110,11 @@ class RedactionFilter(logging.Filter):
             message = f"{record.msg} (log arguments did not match: {record.args!r})"
         record.msg, record.args = redact(message), ()
         for key, value in list(vars(record).items()):
-            if key not in _RECORD_ATTRIBUTES:
+            if key in _RECORD_ATTRIBUTES:
+                continue
+            if key in ID_FIELDS and isinstance(value, str) and len(value) <= MAX_CACHED_ID_CHARS:
+                setattr(record, key, _redact_id(value))
+            else:
                 setattr(record, key, _redact_value(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = _TRACEBACKS.formatException(record.exc_info)
