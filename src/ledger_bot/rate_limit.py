@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ledger_bot.settings import Settings
-from ledger_bot.state import StateStore
+from ledger_bot.state import StateStore, TokenTake
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +51,17 @@ class RateLimiter:
     async def check(self, user: str, channel: str, now: datetime | None = None) -> LimitDecision:
         """Take one question from every limit that applies to ``user`` in ``channel``."""
         keys = {"user": f"user:{user}", "channel": f"channel:{channel}", "global": "global"}
-        for bucket in self._buckets:
-            if bucket.per_minute <= 0:
-                continue
-            decision = await self._state.take_token(
-                f"rate:{keys[bucket.name]}", bucket.burst, bucket.per_minute / 60.0
+        buckets = [bucket for bucket in self._buckets if bucket.per_minute > 0]
+        if buckets:
+            # One transaction for every bucket, always in the order user, channel, global.
+            decisions = await self._state.take_tokens(
+                [TokenTake(f"rate:{keys[b.name]}", b.burst, b.per_minute / 60.0) for b in buckets]
             )
-            if not decision.allowed:
-                return LimitDecision(False, bucket.name, _ceil(decision.retry_after))
+            last = decisions[-1]
+            if not last.allowed:
+                return LimitDecision(
+                    False, buckets[len(decisions) - 1].name, _ceil(last.retry_after)
+                )
         if self._daily_budget > 0:
             now = now or datetime.now(UTC)
             counted = await self._state.add_to_counter(

@@ -18,6 +18,7 @@ from ledger_bot.state import (
     RateDecision,
     SqliteStateStore,
     StateStore,
+    TokenTake,
     build_state_store,
 )
 
@@ -273,6 +274,61 @@ async def test_bucket_still_refilling_is_not_purged(store: StateStore, clock: Fa
     await store.take_token("U_ALICE", 3, 0.5)
     clock.advance(1.5)
     assert await store.purge_expired() == 0
+
+
+# Several buckets in one transaction
+
+USER, CHANNEL, EVERYONE = "rate:user:U_ALICE", "rate:channel:C_GENERAL", "rate:global"
+
+
+async def test_takes_from_every_bucket_in_turn(store: StateStore) -> None:
+    takes = [TokenTake(USER, 3, 0.5), TokenTake(CHANNEL, 5, 1.0), TokenTake(EVERYONE, 10, 2.0)]
+    assert await store.take_tokens(takes) == [
+        RateDecision(allowed=True, retry_after=0.0, remaining=2.0),
+        RateDecision(allowed=True, retry_after=0.0, remaining=4.0),
+        RateDecision(allowed=True, retry_after=0.0, remaining=9.0),
+    ]
+
+
+async def test_takes_stop_at_the_first_bucket_that_refuses(store: StateStore) -> None:
+    await store.take_token(CHANNEL, 1, 0.5)
+    takes = [TokenTake(USER, 2, 0.5), TokenTake(CHANNEL, 1, 0.5), TokenTake(EVERYONE, 10, 2.0)]
+    assert await store.take_tokens(takes) == [
+        RateDecision(allowed=True, retry_after=0.0, remaining=1.0),
+        RateDecision(allowed=False, retry_after=2.0, remaining=0.0),
+    ]
+    # The token taken before the refusal stays taken; the bucket after it was not touched.
+    assert (await store.take_token(USER, 2, 0.5)).remaining == 0.0
+    assert (await store.take_token(EVERYONE, 10, 2.0)).remaining == 9.0
+
+
+async def test_takes_refill_like_single_takes(store: StateStore, clock: FakeClock) -> None:
+    await store.take_tokens([TokenTake(USER, 3, 0.5, cost=3), TokenTake(CHANNEL, 3, 0.5)])
+    clock.advance(1)
+    assert await store.take_tokens([TokenTake(USER, 3, 0.5), TokenTake(CHANNEL, 3, 0.5)]) == [
+        RateDecision(allowed=False, retry_after=1.0, remaining=0.5)
+    ]
+
+
+async def test_no_takes_take_nothing(store: StateStore) -> None:
+    assert await store.take_tokens([]) == []
+    assert await store.purge_expired() == 0
+
+
+async def test_a_bad_take_raises_before_any_bucket_is_touched(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="at most capacity"):
+        await store.take_tokens([TokenTake(USER, 3, 0.5), TokenTake(CHANNEL, 3, 0.5, cost=4)])
+    assert (await store.take_token(USER, 3, 0.5)).remaining == 2.0
+
+
+async def test_concurrent_takes_of_several_buckets_never_over_grant(backend: Backend) -> None:
+    first, second = await backend.open_store(), await backend.open_store()
+    takes = [TokenTake(USER, 10, 0.5), TokenTake(EVERYONE, 15, 0.5)]
+    batches = await asyncio.gather(
+        *[s.take_tokens(takes) for _ in range(25) for s in (first, second)]
+    )
+    assert sorted(len(batch) for batch in batches).count(2) == 10  # past the user's 10: refused
+    assert (await first.take_token(EVERYONE, 15, 0.5)).remaining == 4.0
 
 
 # Counters

@@ -19,6 +19,7 @@ from ledger_bot.state.base import (
     QuestionUpdate,
     RateDecision,
     StateStore,
+    TokenTake,
     utc_now,
 )
 from ledger_bot.state.sqlite import SqliteStateStore
@@ -54,6 +55,7 @@ __all__ = [
     "RateDecision",
     "SqliteStateStore",
     "StateStore",
+    "TokenTake",
     "build_state_store",
     "utc_now",
 ]

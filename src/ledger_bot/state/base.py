@@ -107,6 +107,16 @@ class RateDecision:
 
 
 @dataclass(frozen=True)
+class TokenTake:
+    """``cost`` tokens to take from bucket ``key``, as :meth:`StateStore.take_token` takes them."""
+
+    key: str
+    capacity: float
+    refill_per_second: float
+    cost: float = 1.0
+
+
+@dataclass(frozen=True)
 class CounterDecision:
     """Whether an amount fit under a counter's limit; ``total`` is the counter afterwards."""
 
@@ -136,6 +146,12 @@ class StateStore(Protocol):
         self, key: str, capacity: float, refill_per_second: float, cost: float = 1.0
     ) -> RateDecision:
         """Take ``cost`` tokens from bucket ``key`` (full when new) if it holds that many."""
+
+    async def take_tokens(self, takes: Sequence[TokenTake]) -> list[RateDecision]:
+        """Take from each bucket of ``takes`` in turn, as :meth:`take_token` would, in one
+        transaction, stopping at the first that refuses; one decision per bucket tried (so
+        the last is the refusal, if any). Buckets are locked in the order given: callers
+        that take from the same buckets name them in the same order."""
 
     async def add_to_counter(
         self, key: str, window: str, amount: float, limit: float
@@ -187,6 +203,11 @@ def check_bucket(capacity: float, refill_per_second: float, cost: float) -> None
         raise ValueError(f"refill_per_second must be zero or more, got {refill_per_second!r}")
     if not 0 < cost <= capacity:
         raise ValueError(f"cost must be more than 0 and at most capacity {capacity}, got {cost!r}")
+
+
+def check_takes(takes: Sequence[TokenTake]) -> None:
+    for take in takes:
+        check_bucket(take.capacity, take.refill_per_second, take.cost)
 
 
 def check_counter(amount: float, limit: float) -> None:

@@ -8,7 +8,7 @@ instead of over-granting. Tables live in the first schema of the connection's se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Unpack
@@ -25,13 +25,14 @@ from ledger_bot.state.base import (
     QuestionRecord,
     QuestionUpdate,
     RateDecision,
+    TokenTake,
     add_within_limit,
     changeable_values,
-    check_bucket,
     check_claim,
     check_counter,
     check_limit,
     check_question_id,
+    check_takes,
     check_thread,
     check_vote,
     question_from_row,
@@ -61,6 +62,28 @@ def _utc(value: datetime) -> datetime:
 
 def _same(value: datetime) -> datetime:
     return value
+
+
+async def _take(conn: Connection, take: TokenTake, now: datetime) -> RateDecision:
+    """One bucket's take, inside the caller's transaction: its row is locked until the end."""
+    await conn.execute(
+        "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (%s, %s, %s)"
+        " ON CONFLICT (key) DO NOTHING",
+        (take.key, take.capacity, now),
+    )
+    cursor = await conn.execute(
+        "SELECT tokens, updated_at FROM rate_buckets WHERE key = %s FOR UPDATE", (take.key,)
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    decision, state = take_from_bucket(
+        row[0], row[1], now, take.capacity, take.refill_per_second, take.cost
+    )
+    await conn.execute(
+        "UPDATE rate_buckets SET tokens = %s, updated_at = %s, full_at = %s WHERE key = %s",
+        (state.tokens, state.updated_at, state.full_at, take.key),
+    )
+    return decision
 
 
 class PostgresStateStore:
@@ -177,27 +200,19 @@ class PostgresStateStore:
     async def take_token(
         self, key: str, capacity: float, refill_per_second: float, cost: float = 1.0
     ) -> RateDecision:
-        check_bucket(capacity, refill_per_second, cost)
-        now = self._clock()
-        async with self._connection() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (%s, %s, %s)"
-                " ON CONFLICT (key) DO NOTHING",
-                (key, capacity, now),
-            )
-            cursor = await conn.execute(
-                "SELECT tokens, updated_at FROM rate_buckets WHERE key = %s FOR UPDATE", (key,)
-            )
-            row = await cursor.fetchone()
-            assert row is not None
-            decision, state = take_from_bucket(
-                row[0], row[1], now, capacity, refill_per_second, cost
-            )
-            await conn.execute(
-                "UPDATE rate_buckets SET tokens = %s, updated_at = %s, full_at = %s WHERE key = %s",
-                (state.tokens, state.updated_at, state.full_at, key),
-            )
+        [decision] = await self.take_tokens([TokenTake(key, capacity, refill_per_second, cost)])
         return decision
+
+    async def take_tokens(self, takes: Sequence[TokenTake]) -> list[RateDecision]:
+        check_takes(takes)
+        now = self._clock()
+        decisions: list[RateDecision] = []
+        async with self._connection() as conn, conn.transaction():
+            for take in takes:
+                decisions.append(await _take(conn, take, now))
+                if not decisions[-1].allowed:
+                    break
+        return decisions
 
     async def add_to_counter(
         self, key: str, window: str, amount: float, limit: float

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -31,13 +31,14 @@ from ledger_bot.state.base import (
     QuestionRecord,
     QuestionUpdate,
     RateDecision,
+    TokenTake,
     add_within_limit,
     changeable_values,
-    check_bucket,
     check_claim,
     check_counter,
     check_limit,
     check_question_id,
+    check_takes,
     check_thread,
     check_vote,
     question_from_row,
@@ -71,6 +72,26 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _take(conn: sqlite3.Connection, take: TokenTake, now: datetime) -> RateDecision:
+    """One bucket's take, inside the caller's transaction."""
+    row = conn.execute(
+        "SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (take.key,)
+    ).fetchone()
+    tokens, updated_at = (take.capacity, now) if row is None else (row[0], _time(row[1]))
+    decision, state = take_from_bucket(
+        tokens, updated_at, now, take.capacity, take.refill_per_second, take.cost
+    )
+    full_at = None if state.full_at is None else _text(state.full_at)
+    conn.execute(
+        "INSERT INTO rate_buckets (key, tokens, updated_at, full_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+        " tokens = excluded.tokens, updated_at = excluded.updated_at,"
+        " full_at = excluded.full_at",
+        (take.key, state.tokens, _text(state.updated_at), full_at),
+    )
+    return decision
 
 
 class SqliteStateStore:
@@ -194,29 +215,23 @@ class SqliteStateStore:
     async def take_token(
         self, key: str, capacity: float, refill_per_second: float, cost: float = 1.0
     ) -> RateDecision:
-        check_bucket(capacity, refill_per_second, cost)
+        [decision] = await self.take_tokens([TokenTake(key, capacity, refill_per_second, cost)])
+        return decision
+
+    async def take_tokens(self, takes: Sequence[TokenTake]) -> list[RateDecision]:
+        check_takes(takes)
         now = self._clock()
 
-        def take(conn: sqlite3.Connection) -> RateDecision:
+        def take_all(conn: sqlite3.Connection) -> list[RateDecision]:
+            decisions: list[RateDecision] = []
             with _immediate(conn):
-                row = conn.execute(
-                    "SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)
-                ).fetchone()
-                tokens, updated_at = (capacity, now) if row is None else (row[0], _time(row[1]))
-                decision, state = take_from_bucket(
-                    tokens, updated_at, now, capacity, refill_per_second, cost
-                )
-                full_at = None if state.full_at is None else _text(state.full_at)
-                conn.execute(
-                    "INSERT INTO rate_buckets (key, tokens, updated_at, full_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
-                    " tokens = excluded.tokens, updated_at = excluded.updated_at,"
-                    " full_at = excluded.full_at",
-                    (key, state.tokens, _text(state.updated_at), full_at),
-                )
-            return decision
+                for take in takes:
+                    decisions.append(_take(conn, take, now))
+                    if not decisions[-1].allowed:
+                        break
+            return decisions
 
-        return await self._run(take)
+        return await self._run(take_all)
 
     async def add_to_counter(
         self, key: str, window: str, amount: float, limit: float
