@@ -411,6 +411,11 @@ class SqliteKnowledgeBase:
             db.execute("PRAGMA query_only = ON")
             db.execute("BEGIN")
             version = _content_version(lambda sql: db.execute(sql).fetchall())
+            stale = self._search_index
+            if stale is not None and stale.version < version:
+                # No search uses it any more: free it before building the next one.
+                self._search_index = None
+                del stale
             index = build_impact_index(db, version, BM25_WEIGHTS)
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
