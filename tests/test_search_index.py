@@ -217,3 +217,40 @@ def test_searches_from_many_threads_while_the_index_is_built_agree_with_fts5(
         thread.join()
     assert failures == []
     assert kb.search_index is not None
+
+
+def test_searches_during_indexing_runs_see_each_run_once_it_commits(
+    small_kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    small_kb.build_search_index()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        try:
+            while not done.is_set():
+                small_kb.search("paging secondary rollback", 5)
+                small_kb.search("zebra", 5, source_prefix="runbooks/")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            small_kb.close()
+
+    searchers = [threading.Thread(target=search_until_done) for _ in range(3)]
+    for thread in searchers:
+        thread.start()
+    for run in range(5):
+        write(docs, f"runbooks/new{run}.md", f"# New {run}\n\nThe zebra{run} procedure.\n")
+        index_paths(small_kb, [docs])
+    done.set()
+    for thread in searchers:
+        thread.join()
+    assert errors == []
+    assert [hit.source for hit in small_kb.search("zebra4", 5)] == ["runbooks/new4.md"]
+
+    def index_is_current() -> bool:
+        small_kb.search("zebra4", 5)  # a search that finds the index stale rebuilds it
+        index = small_kb.search_index
+        return index is not None and index.size == 8
+
+    wait_for(index_is_current)

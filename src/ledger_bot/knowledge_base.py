@@ -165,6 +165,7 @@ class SqliteKnowledgeBase:
         self._search_index: ImpactIndex | None = None
         self._build_after = build_search_index_after
         self._fts_seconds = 0.0  # spent in FTS5 searches since the index was last built
+        self._keep_current = False  # an index was built: rebuild it as soon as it is stale
         self._building = threading.Lock()  # held while a build runs
 
     # -- opening -------------------------------------------------------------------------
@@ -288,7 +289,7 @@ class SqliteKnowledgeBase:
             self._fts_seconds += time.perf_counter() - started
             # Rebuild at once an index that has proved its worth; build a first one only
             # once FTS5 has taken long enough to pay for it.
-            if index is not None or (
+            if self._keep_current or (
                 self._build_after is not None and self._fts_seconds >= self._build_after
             ):
                 self._start_building()
@@ -396,6 +397,7 @@ class SqliteKnowledgeBase:
             # A failed build drops the stale index: searches use FTS5, and build again only
             # once they have taken BUILD_SEARCH_INDEX_AFTER seconds more.
             self._search_index = None
+            self._keep_current = False
             log.warning(
                 "building the in-memory search index failed; searching with FTS5", exc_info=True
             )
@@ -426,6 +428,7 @@ class SqliteKnowledgeBase:
         current = self._search_index
         if current is None or current.version <= version:
             self._search_index = index
+        self._keep_current = True
         log.info(
             "search index built",
             extra={
