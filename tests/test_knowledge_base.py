@@ -1,4 +1,5 @@
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,19 @@ def test_stats_count_documents_and_chunks(kb: SqliteKnowledgeBase) -> None:
 def test_rare_terms_weigh_more_than_common_ones(kb: SqliteKnowledgeBase) -> None:
     weights = kb.term_weights(["secondari", "unknownterm"])
     assert weights["unknownterm"] > weights["secondari"] > 0
+
+
+def test_term_weights_follow_an_indexing_run_in_every_thread(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    unknown = kb.term_weights(["zebra"])["zebra"]
+    write(docs, "runbooks/zebra.md", "# Zebra\n\nThe zebra runbook.\n")
+    index_paths(kb, [docs])
+    seen: dict[str, float] = {}
+    thread = threading.Thread(target=lambda: seen.update(kb.term_weights(["zebra"])))
+    thread.start()
+    thread.join()
+    assert seen["zebra"] < unknown
 
 
 def test_missing_database_says_how_to_build_one(tmp_path: Path) -> None:

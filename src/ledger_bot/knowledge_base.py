@@ -476,8 +476,12 @@ class SqliteKnowledgeBase:
         return {term: self._idf_cache[term] for term in terms}
 
     def _generation(self) -> int:
-        """Changes whenever an indexing run commits (SQLite's data_version for this reader)."""
-        return int(self._read("PRAGMA data_version")[0][0])
+        """Changes whenever an indexing run changes chunks: the file's ``content_version``.
+
+        Not SQLite's ``PRAGMA data_version``, which counts per connection: each thread has its
+        own, so a number one thread cached could match another thread's after a change.
+        """
+        return _content_version(self._read)
 
     def stats(self) -> KnowledgeBaseStats:
         documents, chunks = self._read(
