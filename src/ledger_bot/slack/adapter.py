@@ -154,6 +154,9 @@ class SlackAdapter:
         """Whether the listeners settled an Events API ``body`` without Bolt: chatter, counted
         as ignored, for the adapter to acknowledge (see :mod:`ledger_bot.slack.socket_mode`).
         Until Bolt's authorize step has found out who the bot is, everything goes to Bolt."""
+        event = body.get("event")
+        if not isinstance(event, Mapping) or event.get("type") != "message":
+            return False  # before reading the token: most of the rest is app_mention
         try:
             token = self._secrets.bot_token.get()
         except ConfigError:
