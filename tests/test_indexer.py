@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger_bot import indexer
 from ledger_bot.indexer import index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from tests.conftest import write
@@ -37,6 +38,33 @@ def test_changed_file_is_replaced(kb: SqliteKnowledgeBase, docs: Path) -> None:
     report = index_paths(kb, [docs])
     assert report.updated == ["a.md"]
     assert (kb.search("alpha"), [h.source for h in kb.search("bravo")]) == ([], ["a.md"])
+
+
+def test_a_new_chunk_size_cuts_every_file_again(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "# A\n\n" + "One sentence about alpha. " * 40)
+    first = index_paths(kb, [docs], chunk_chars=1200)
+    again = index_paths(kb, [docs], chunk_chars=300)
+    assert (again.updated, again.unchanged) == (["a.md"], [])
+    assert again.chunks_written > first.chunks_written
+    assert kb.stats().chunks == again.chunks_written
+
+
+def test_a_new_base_url_gives_the_new_urls(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "a.md", "alpha")
+    index_paths(kb, [docs], base_url="https://old.example/")
+    report = index_paths(kb, [docs], base_url="https://new.example/")
+    assert report.updated == ["a.md"]
+    assert kb.list_sources()[0].url == "https://new.example/a.md"
+
+
+def test_a_new_index_format_reads_every_file_again(
+    kb: SqliteKnowledgeBase, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(docs, "a.md", "alpha")
+    index_paths(kb, [docs])
+    monkeypatch.setattr(indexer, "INDEX_FORMAT", indexer.INDEX_FORMAT + 1)
+    assert index_paths(kb, [docs]).updated == ["a.md"]
+    assert index_paths(kb, [docs]).unchanged == ["a.md"]
 
 
 def test_deleted_file_is_removed(kb: SqliteKnowledgeBase, docs: Path) -> None:

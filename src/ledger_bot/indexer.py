@@ -1,9 +1,11 @@
 """Incremental indexing: bring the knowledge base in step with folders and files on disk.
 
 Unchanged files are skipped by content hash, changed ones replaced, and files that vanished
-from an indexed folder removed. The whole run is one transaction: a crash, a full disk or an
-interrupt leaves the previous index as it was. A file that cannot be read or parsed is
-reported and keeps its previously indexed version.
+from an indexed folder removed. The hash covers how a file is turned into chunks as well as
+its bytes (the index format, the chunk size, the base URL), so a change of either re-reads
+it. The whole run is one transaction: a crash, a full disk or an interrupt leaves the previous
+index as it was. A file that cannot be read or parsed is reported and keeps its previously
+indexed version.
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ class IndexReport:
 
 
 Progress = Callable[[FoundFile], None]
+
+# How a file becomes documents, chunks and index terms. Bump it when parsing, chunking or term
+# analysis changes: the next indexing run then reads every file again, rather than keeping
+# chunks cut the old way beside new ones.
+INDEX_FORMAT = 2
+
+
+def fingerprint(data: bytes, *, chunk_chars: int, base_url: str | None) -> str:
+    """What decides a file's chunks: its bytes and the way they are turned into chunks."""
+    recipe = f"format={INDEX_FORMAT}\nchunk_chars={chunk_chars}\nbase_url={base_url or ''}\n"
+    return hashlib.sha256(recipe.encode() + b"\0" + data).hexdigest()
 
 
 def _read(found: FoundFile, max_bytes: int) -> bytes:
@@ -151,7 +164,7 @@ def index_paths(
             seen.add((root, found.relpath))
             try:
                 data = _read(found, max_file_bytes)
-                content_hash = hashlib.sha256(data).hexdigest()
+                content_hash = fingerprint(data, chunk_chars=chunk_chars, base_url=base_url)
                 previous = known[root].get(found.relpath)
                 if previous == content_hash:
                     report.unchanged.append(found.relpath)
