@@ -184,8 +184,8 @@ class LedgerBotService:
         history: History,
         locale: str,
     ) -> tuple[list[SearchHit], float, Answer]:
-        """The passages for ``query``, when they were found, and the extractive answer from
-        them: what :meth:`_answer` does, in one call on a worker thread."""
+        """The passages for ``query``, the moment they were found (``perf_counter``), and the
+        extractive answer from them: what :meth:`_answer` does, in one worker-thread call."""
         passages = self._search_passages(query)
         retrieved = time.perf_counter()
         answer = answerer.compose(question, passages, user_turns(history), language=locale)
