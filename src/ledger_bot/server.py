@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TextIO
 
 import uvicorn
@@ -61,22 +62,44 @@ def _record_sync(service: LedgerBotService) -> Callable[[SyncResult], None]:
     return on_result
 
 
-PURGE_INTERVAL = 900.0  # seconds between clean-ups of expired claims and rate buckets
+PURGE_INTERVAL = 900.0  # seconds between clean-ups of the shared state
 
 
-async def _purge_expired(service: LedgerBotService) -> None:
-    """Remove expired event claims and full rate buckets from the shared state, now and then."""
+async def purge_state(service: LedgerBotService, now: datetime | None = None) -> None:
+    """Remove expired event claims and full rate buckets from the shared state, and the
+    questions older than LEDGER_BOT_QUESTION_RETENTION_DAYS (with their feedback)."""
+    if service.state is None:
+        return
+    try:
+        removed = await service.state.purge_expired()
+    except Exception:
+        service.metrics.state_store_errors_total.labels(operation="purge_expired").inc()
+        log.exception("purging expired state failed")
+    else:
+        log.debug("purged %d expired state rows", removed)
+    days = service.settings.question_retention_days
+    if days <= 0:
+        return
+    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    try:
+        questions = await service.state.purge_questions(before)
+    except Exception:
+        service.metrics.state_store_errors_total.labels(operation="purge_questions").inc()
+        log.exception("deleting questions past their retention failed")
+    else:
+        if questions:
+            log.info(
+                "deleted %d questions asked before %s (retention %g days)",
+                questions,
+                before.isoformat(timespec="seconds"),
+                days,
+            )
+
+
+async def _purge_now_and_then(service: LedgerBotService) -> None:
     while True:
         await asyncio.sleep(PURGE_INTERVAL)
-        if service.state is None:
-            return
-        try:
-            removed = await service.state.purge_expired()
-        except Exception:
-            service.metrics.state_store_errors_total.labels(operation="purge_expired").inc()
-            log.exception("purging expired state failed")
-        else:
-            log.debug("purged %d expired state rows", removed)
+        await purge_state(service)
 
 
 class Adapter(Protocol):
@@ -210,7 +233,7 @@ class BotProcess:
             if await asyncio.to_thread(sync.needs_initial_sync):
                 await sync.sync_now()
             tasks.append(asyncio.create_task(sync.run(), name="sync"))
-            tasks.append(asyncio.create_task(_purge_expired(service), name="purge"))
+            tasks.append(asyncio.create_task(_purge_now_and_then(service), name="purge"))
             for adapter in adapters:
                 adapter_task = asyncio.create_task(adapter.run(), name=adapter.name)
                 adapter_task.add_done_callback(self._adapter_ended(adapter, len(adapters)))

@@ -152,6 +152,14 @@ class Settings(BaseSettings):
         default=None,
         description="File holding LEDGER_BOT_STATE_URL (a mounted Secret); wins over the variable.",
     )
+    question_retention_days: float = Field(
+        default=90.0,
+        ge=0,
+        description=(
+            "Days the question log (questions, answers, feedback) is kept in the shared state "
+            "before `serve` deletes it (0: keep it forever)."
+        ),
+    )
     # Rate limits and budgets
     user_rate_per_minute: float = Field(
         default=6.0, ge=0, description="Questions one person may ask per minute (0: no limit)."

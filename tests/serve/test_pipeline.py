@@ -9,7 +9,9 @@ import pytest
 
 from ledger_bot.answering.extractive import ExtractiveAnswerer
 from ledger_bot.documents import Answer, SearchHit
+from ledger_bot.errors import ConfigError
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
+from ledger_bot.server import purge_state
 from ledger_bot.service import LedgerBotService, QuestionRequest, build_answerer
 from ledger_bot.settings import load_settings
 from ledger_bot.state import SqliteStateStore
@@ -257,3 +259,48 @@ async def test_feedback_is_stored_and_counted(service: LedgerBotService) -> None
         service.metrics.registry.get_sample_value("ledger_bot_feedback_total", {"value": "down"})
         == 1
     )
+
+
+# Retention of the question log (the clean-up task of `serve`)
+
+
+async def test_questions_past_their_retention_are_deleted(sample_db: Path, tmp_path: Path) -> None:
+    service = await make_service(sample_db, tmp_path, question_retention_days=30)
+    try:
+        await service.handle(ask("How do I reverse a posted journal entry?"))
+        await purge_state(service)
+        assert len(await logged(service)) == 1  # asked just now: kept
+        await purge_state(service, now=datetime.now(UTC) + timedelta(days=31))
+        assert await logged(service) == []
+    finally:
+        await service.close()
+
+
+async def test_a_retention_of_zero_keeps_every_question(sample_db: Path, tmp_path: Path) -> None:
+    service = await make_service(sample_db, tmp_path, question_retention_days=0)
+    try:
+        await service.handle(ask("How do I reverse a posted journal entry?"))
+        await purge_state(service, now=datetime.now(UTC) + timedelta(days=3650))
+        assert len(await logged(service)) == 1
+    finally:
+        await service.close()
+
+
+async def test_a_failed_purge_is_counted_not_raised(sample_db: Path, tmp_path: Path) -> None:
+    service = await make_service(sample_db, tmp_path)
+    assert service.state is not None
+    await service.state.close()  # the store is gone: both clean-ups fail
+    try:
+        await purge_state(service)
+        for operation in ("purge_expired", "purge_questions"):
+            value = service.metrics.registry.get_sample_value(
+                "ledger_bot_state_store_errors_total", {"operation": operation}
+            )
+            assert value == 1
+    finally:
+        await service.close()
+
+
+def test_a_negative_retention_names_the_variable(sample_db: Path) -> None:
+    with pytest.raises(ConfigError, match="LEDGER_BOT_QUESTION_RETENTION_DAYS"):
+        load_settings(db=sample_db, question_retention_days=-1)

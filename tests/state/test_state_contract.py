@@ -370,6 +370,19 @@ async def test_concurrent_additions_from_two_stores_stop_at_the_limit(backend: B
     assert [decision.allowed for decision in decisions].count(True) == 5
 
 
+async def test_counters_of_windows_over_a_week_old_are_purged(store: StateStore) -> None:
+    # START is 2026-11-26 09:00 UTC: the windows of 19 November and later are kept.
+    for day in ("2026-11-18", "2026-11-19", "2026-11-26"):
+        await store.add_to_counter("questions", day, 1, limit=10)
+    assert await store.purge_expired() == 1
+    assert await store.add_to_counter("questions", "2026-11-18", 0, limit=10) == (
+        CounterDecision(allowed=True, total=0.0)
+    )
+    assert await store.add_to_counter("questions", "2026-11-19", 0, limit=10) == (
+        CounterDecision(allowed=True, total=1.0)
+    )
+
+
 async def test_negative_amount_raises_value_error(store: StateStore) -> None:
     with pytest.raises(ValueError, match="amount"):
         await store.add_to_counter("cost_usd", "2026-11-26", -1.0, limit=10.0)
@@ -669,3 +682,30 @@ def test_postgres_url_builds_a_postgres_store(url: str, tmp_path: Path) -> None:
 def test_unknown_url_scheme_raises_config_error_naming_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="LEDGER_BOT_STATE_URL has scheme 'mysql://'"):
         build_state_store("mysql://db/ledger", tmp_path / "state.db")
+
+
+# Retention of the question log
+
+
+async def test_questions_before_the_cutoff_go_with_their_feedback(store: StateStore) -> None:
+    old = await store.record_question(question(asked_at=START - timedelta(days=91)))
+    kept = await store.record_question(question(asked_at=START - timedelta(days=89)))
+    await store.record_feedback(old, "U_BOB", "down")
+    await store.record_feedback(kept, "U_BOB", "up")
+    assert await store.purge_questions(START - timedelta(days=90)) == 1
+    assert await store.get_question(old) is None
+    assert await store.get_question(kept) is not None
+    assert [f.question_id for f in await store.feedback_since(START - timedelta(days=365))] == [
+        kept
+    ]
+
+
+async def test_a_question_asked_at_the_cutoff_is_kept(store: StateStore) -> None:
+    await store.record_question(question(asked_at=START))
+    assert await store.purge_questions(START) == 0
+    assert await store.purge_questions(START + timedelta(microseconds=1)) == 1
+
+
+async def test_purging_questions_with_a_naive_cutoff_raises_value_error(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await store.purge_questions(START.replace(tzinfo=None))

@@ -185,7 +185,21 @@ class StateStore(Protocol):
         for every threaded message."""
 
     async def purge_expired(self, now: datetime | None = None) -> int:
-        """Delete expired event claims and full buckets; return how many rows went."""
+        """Delete expired event claims, full buckets and the counters of windows (UTC dates)
+        more than :data:`COUNTER_DAYS_KEPT` days old; return how many rows went."""
+
+    async def purge_questions(self, before: datetime) -> int:
+        """Delete the questions asked before ``before``, with their feedback (the question
+        log's retention); return how many questions went."""
+
+
+# Counters count per UTC day (window "YYYY-MM-DD"): the question budget, model spending.
+COUNTER_DAYS_KEPT = 7
+
+
+def counter_cutoff(now: datetime) -> str:
+    """The oldest counter window :meth:`StateStore.purge_expired` keeps at ``now``."""
+    return (now.astimezone(UTC) - timedelta(days=COUNTER_DAYS_KEPT)).date().isoformat()
 
 
 # Checks and arithmetic shared by the backends. Each runs inside the backend's transaction.

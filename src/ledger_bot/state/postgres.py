@@ -35,6 +35,7 @@ from ledger_bot.state.base import (
     check_takes,
     check_thread,
     check_vote,
+    counter_cutoff,
     question_from_row,
     question_values,
     require_aware,
@@ -345,4 +346,14 @@ class PostgresStateStore:
                 "DELETE FROM event_claims WHERE expires_at <= %s", (moment,)
             )
             buckets = await conn.execute("DELETE FROM rate_buckets WHERE full_at <= %s", (moment,))
-        return claims.rowcount + buckets.rowcount
+            counters = await conn.execute(
+                "DELETE FROM counters WHERE period < %s", (counter_cutoff(moment),)
+            )
+        return claims.rowcount + buckets.rowcount + counters.rowcount
+
+    async def purge_questions(self, before: datetime) -> int:
+        cutoff = require_aware(before, "before")
+        async with self._connection() as conn, conn.transaction():
+            # Feedback goes with its question (ON DELETE CASCADE).
+            deleted = await conn.execute("DELETE FROM questions WHERE asked_at < %s", (cutoff,))
+        return deleted.rowcount

@@ -41,6 +41,7 @@ from ledger_bot.state.base import (
     check_takes,
     check_thread,
     check_vote,
+    counter_cutoff,
     question_from_row,
     question_values,
     require_aware,
@@ -372,12 +373,23 @@ class SqliteStateStore:
         return await self._run(select)
 
     async def purge_expired(self, now: datetime | None = None) -> int:
-        moment = _text(require_aware(now, "now") if now is not None else self._clock())
+        at = require_aware(now, "now") if now is not None else self._clock()
+        moment, oldest_window = _text(at), counter_cutoff(at)
 
         def purge(conn: sqlite3.Connection) -> int:
             with _immediate(conn):
                 claims = conn.execute("DELETE FROM event_claims WHERE expires_at <= ?", (moment,))
                 buckets = conn.execute("DELETE FROM rate_buckets WHERE full_at <= ?", (moment,))
-            return claims.rowcount + buckets.rowcount
+                counters = conn.execute("DELETE FROM counters WHERE period < ?", (oldest_window,))
+            return claims.rowcount + buckets.rowcount + counters.rowcount
+
+        return await self._run(purge)
+
+    async def purge_questions(self, before: datetime) -> int:
+        cutoff = _text(require_aware(before, "before"))
+
+        def purge(conn: sqlite3.Connection) -> int:
+            with _immediate(conn):  # feedback goes with its question (ON DELETE CASCADE)
+                return conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
 
         return await self._run(purge)
