@@ -72,6 +72,7 @@ from ledger_bot.logs import configure_logging  # noqa: E402
 from ledger_bot.server import BotProcess  # noqa: E402
 from ledger_bot.service import LedgerBotService, build_answerer  # noqa: E402
 from ledger_bot.settings import load_settings  # noqa: E402
+from ledger_bot.slack.blocks import render_thinking  # noqa: E402
 from ledger_bot.state import SqliteStateStore  # noqa: E402
 
 SAMPLE_KB = REPO / "sample-kb"
@@ -108,6 +109,11 @@ class Asked:
 
     def after(self, call: ApiCall) -> float:
         return (call.at - self.delivered_at) * 1000
+
+
+# The "Thinking…" placeholder (the bot's default language); any other reply in a question's
+# thread is the reply itself: an answer, or "not found" with or without buttons.
+PLACEHOLDER_TEXT = render_thinking().text
 
 
 class AnswerWatcher:
@@ -163,7 +169,7 @@ class AnswerWatcher:
         if asked is None or call.params.get("channel") != asked.channel:
             self.strays.append(call)
             return
-        if "feedback" in str(call.params.get("blocks")):  # the answer itself, posted directly
+        if call.params.get("text") != PLACEHOLDER_TEXT:  # the reply itself, posted directly
             self._answered(asked, call)
             return
         asked.placeholders.append(call)
