@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger_bot.answering.extractive import FIRST_QUOTE_CHARS, ExtractiveAnswerer, split_units
+from ledger_bot.answering.extractive import (
+    FIRST_QUOTE_CHARS,
+    ExtractiveAnswerer,
+    clip_quote,
+    split_units,
+)
 from ledger_bot.documents import Answer
 from ledger_bot.indexer import index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
@@ -222,3 +227,16 @@ def test_a_question_naming_a_documented_identifier_is_answered(kb: SqliteKnowled
     # the section that answers it.
     question = "our pager keeps ringing about replica_status, definitely broken?"
     assert ask(kb, question).answered
+
+
+def test_a_cut_inside_code_after_prose_closes_the_fence() -> None:
+    text = "Run these:\n```sh\n" + "\n".join(f"step {i}" for i in range(100)) + "\n```"
+    clipped = clip_quote(text, 60)
+    assert clipped.startswith("Run these:\n```sh\nstep 0\n")
+    assert clipped.endswith("\n…\n```")
+    assert len(clipped) <= 60 + 6
+
+
+def test_a_cut_after_a_closed_code_block_is_a_plain_ellipsis() -> None:
+    text = "```\na\n```\n" + "prose " * 30
+    assert clip_quote(text, 40) == "```\na\n```\nprose prose prose prose prose…"

@@ -124,17 +124,21 @@ def _table_end(units: Sequence[str], index: int) -> int:
     return index
 
 
-def _clip(text: str, limit: int) -> str:
-    """``text`` cut to about ``limit`` characters with an ellipsis; code is cut at a line end
-    and its fence closed, so what follows is not rendered as code."""
+def clip_quote(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters with an ellipsis. A cut inside a code block
+    falls at a line end and closes the block's fence, so what follows is not read as code."""
     if len(text) <= limit:
         return text
-    fence = FENCE.match(text)
-    if fence is None:
-        return text[: limit - 1].rstrip() + "…"
-    cut = text.rfind("\n", 0, limit - 6)
-    head = text[:cut] if cut > 0 else text.split("\n", 1)[0]
-    return f"{head}\n…\n{fence.group(1)}"
+    head = text[: limit - 1]
+    open_fence = None
+    for line in head.split("\n"):
+        marker = FENCE.match(line)
+        if marker:
+            open_fence = None if open_fence else marker.group(1)
+    if open_fence is None:
+        return head.rstrip() + "…"
+    head = head[: max(head.rfind("\n"), 0)]
+    return f"{head}\n…\n{open_fence}"
 
 
 # What a question term in a passage's own section heading counts for when choosing the passage
@@ -314,7 +318,7 @@ class ExtractiveAnswerer:
         """
         units, weights = passage.units, passage.unit_weights
         if not units:
-            text = _clip(passage.hit.text, MAX_QUOTE_CHARS)
+            text = clip_quote(passage.hit.text, MAX_QUOTE_CHARS)
             return _Quote(passage, text, _terms_of(text))
         best = max(range(len(units)), key=lambda i: (weights[i], -i))
         start = best - 1 if best > 0 and _REFERS_BACK.match(units[best]) else best
@@ -352,7 +356,7 @@ class ExtractiveAnswerer:
             on_its_own = any(_is_block(u) or _LIST_ITEM.match(u) for u in (before, unit))
             text += ("\n" if on_its_own else " ") + unit
         terms = frozenset().union(*(passage.unit_terms[i] for i in picked))
-        return _Quote(passage, _clip(text, MAX_QUOTE_CHARS), terms)
+        return _Quote(passage, clip_quote(text, MAX_QUOTE_CHARS), terms)
 
     @staticmethod
     def _rows(units: list[str], weights: list[float], header: int, room: int) -> list[int]:
