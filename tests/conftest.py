@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from ledger_bot.documents import Answer, SearchHit
 from ledger_bot.indexer import index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 
@@ -67,6 +69,28 @@ def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
     return folder
+
+
+class SlowAnswerer:
+    """An answerer that takes ``seconds`` to give ``reply``; ``started`` is set once asked."""
+
+    mode = "extractive"
+
+    def __init__(self, seconds: float, reply: Answer | None = None) -> None:
+        self.seconds = seconds
+        self.reply = reply or Answer(text="slow but sure", answered=True)
+        self.started = asyncio.Event()
+
+    async def answer(
+        self,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: Sequence[object] = (),
+        context: object = None,
+    ) -> Answer:
+        self.started.set()
+        await asyncio.sleep(self.seconds)
+        return self.reply
 
 
 def write(folder: Path, relpath: str, text: str) -> Path:

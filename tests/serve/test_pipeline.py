@@ -15,6 +15,7 @@ from ledger_bot.server import purge_state
 from ledger_bot.service import LedgerBotService, QuestionRequest, build_answerer
 from ledger_bot.settings import load_settings
 from ledger_bot.state import SqliteStateStore
+from tests.conftest import SlowAnswerer
 
 
 def ask(text: str, user: str = "U1", channel: str = "C1") -> QuestionRequest:
@@ -193,25 +194,8 @@ async def test_failing_answer_gets_an_apology_and_is_counted(
     await service.close()
 
 
-class _SlowAnswerer:
-    mode = "extractive"
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    async def answer(
-        self,
-        question: str,
-        passages: Sequence[SearchHit],
-        history: Sequence[object] = (),
-        context: object = None,
-    ) -> Answer:
-        await asyncio.sleep(self.seconds)
-        return Answer(text="slow but sure", answered=True)
-
-
 async def test_question_in_flight_finishes_during_drain(sample_db: Path, tmp_path: Path) -> None:
-    service = await make_service(sample_db, tmp_path, answerer=_SlowAnswerer(0.3))
+    service = await make_service(sample_db, tmp_path, answerer=SlowAnswerer(0.3))
     in_flight = asyncio.create_task(service.handle(ask("idempotency")))
     await asyncio.sleep(0.05)
     left = await service.drain(grace=5)
@@ -229,7 +213,7 @@ async def test_questions_after_drain_are_turned_away(service: LedgerBotService) 
 
 
 async def test_answer_that_takes_too_long_is_an_error(sample_db: Path, tmp_path: Path) -> None:
-    service = await make_service(sample_db, tmp_path, answerer=_SlowAnswerer(5), answer_timeout=0.1)
+    service = await make_service(sample_db, tmp_path, answerer=SlowAnswerer(5), answer_timeout=0.1)
     outcome = await service.handle(ask("idempotency"))
     assert outcome.outcome == "error"
     await service.close()

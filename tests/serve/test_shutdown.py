@@ -4,33 +4,15 @@ import asyncio
 import io
 import os
 import signal
-from collections.abc import Sequence
 from pathlib import Path
 
-from ledger_bot.documents import Answer, SearchHit
+from ledger_bot.documents import Answer
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from ledger_bot.server import BotProcess
 from ledger_bot.service import LedgerBotService
 from ledger_bot.settings import load_settings
 from ledger_bot.state import SqliteStateStore
-
-
-class SlowAnswerer:
-    mode = "extractive"
-
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-
-    async def answer(
-        self,
-        question: str,
-        passages: Sequence[SearchHit],
-        history: Sequence[object] = (),
-        context: object = None,
-    ) -> Answer:
-        self.started.set()
-        await asyncio.sleep(0.5)
-        return Answer(text="finished after SIGTERM", answered=True)
+from tests.conftest import SlowAnswerer
 
 
 class BlockingInput(io.StringIO):
@@ -57,7 +39,7 @@ async def test_sigterm_lets_the_question_in_flight_finish(sample_db: Path, tmp_p
     kb = SqliteKnowledgeBase.open(sample_db)
     state = SqliteStateStore(tmp_path / "state.db")
     await state.open()
-    answerer = SlowAnswerer()
+    answerer = SlowAnswerer(0.5, Answer(text="finished after SIGTERM", answered=True))
     service = LedgerBotService(settings, kb, answerer, state=state)
     out = io.StringIO()
     process = BotProcess(settings, console=True, stdin=BlockingInput(), stdout=out, service=service)

@@ -4,31 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
-from ledger_bot.answering.base import AnswerContext
-from ledger_bot.documents import Answer, Citation, SearchHit
+from ledger_bot.documents import Answer, Citation
+from tests.conftest import SlowAnswerer
 from tests.slack.conftest import GENERAL, StartBot
 from tests.slack.test_surfaces import REVERSAL, answer_in_thread, deliver_all, section_text
 from tests.slack_emulator import SlackEmulator
 
-
-class SlowAnswerer:
-    mode = "extractive"
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    async def answer(
-        self,
-        question: str,
-        passages: Sequence[SearchHit],
-        history: Sequence[object] = (),
-        context: AnswerContext | None = None,
-    ) -> Answer:
-        await asyncio.sleep(self.seconds)
-        citation = Citation("api/reversals.md", "Reversing a posted journal entry", None, 1.0)
-        return Answer("Post a reversing entry [1].", answered=True, citations=(citation,))
+CITED = Answer(
+    "Post a reversing entry [1].",
+    answered=True,
+    citations=(Citation("api/reversals.md", "Reversing a posted journal entry", None, 1.0),),
+)
 
 
 async def test_a_quick_answer_is_posted_without_a_placeholder(
@@ -50,7 +37,7 @@ async def test_a_slow_answer_shows_thinking_first_then_replaces_it(
     slack: SlackEmulator, start_bot: StartBot
 ) -> None:
     bot = await start_bot(slack_placeholder_after=0.2)
-    bot.service.answerer = SlowAnswerer(0.8)
+    bot.service.answerer = SlowAnswerer(0.8, CITED)
     bodies = slack.user_posts(GENERAL, f"<@{slack.bot_user_id}> {REVERSAL}")
     await deliver_all(slack, bodies)
     answer = await answer_in_thread(slack, GENERAL, bodies[0]["event"]["ts"])
