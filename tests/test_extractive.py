@@ -240,3 +240,12 @@ def test_a_cut_inside_code_after_prose_closes_the_fence() -> None:
 def test_a_cut_after_a_closed_code_block_is_a_plain_ellipsis() -> None:
     text = "```\na\n```\n" + "prose " * 30
     assert clip_quote(text, 40) == "```\na\n```\nprose prose prose prose prose…"
+
+
+def test_one_quote_at_most_is_one_quote(kb: SqliteKnowledgeBase) -> None:
+    question = "how much RAM and how many CPU cores does a replica need?"
+    answer = ExtractiveAnswerer(kb, min_support=0.3, max_quotes=1).compose(
+        question, kb.search(question, 20)
+    )
+    assert answer.answered
+    assert len(answer.quotes) == 1

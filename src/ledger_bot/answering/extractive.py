@@ -176,12 +176,7 @@ class _Scored:
     """One document's retrieved passages, weighed against the question."""
 
     support: float
-    passages: list[_Passage]  # best first
-
-    @property
-    def hit(self) -> SearchHit:
-        """The document's best passage, which stands for it in citations."""
-        return self.passages[0].hit
+    passages: list[_Passage]  # best first; the first stands for the document in citations
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +267,7 @@ class ExtractiveAnswerer:
             return best
 
         gain, second = most_new(eligible[0].passages[1:])
-        if second is not None and gain > 0:
+        if second is not None and gain > 0 and len(quotes) < self._max_quotes:
             quotes.append(second)
             covered |= second.terms
         for item in eligible[1:]:
