@@ -134,6 +134,70 @@ def test_eval_prints_metrics_table(sample_db: Path, tmp_path: Path) -> None:
     assert code == 0 and "| false_refusal | 0.0% |" in out
 
 
+def test_eval_skips_a_blank_question_and_scores_the_rest(sample_db: Path, tmp_path: Path) -> None:
+    qa = write(
+        tmp_path,
+        "qa.jsonl",
+        '{"id": "1", "question": "how do I reverse a posted journal entry?"}\n'
+        '{"id": "2", "question": "   "}\n',
+    )
+    code, out, err = run("eval", str(qa), "--db", str(sample_db))
+    assert code == 0 and "1 items (1 answerable, 0 unanswerable)" in out
+    assert "line 2: needs a question that is not blank, or turns; skipped" in err
+
+
+def test_eval_reads_a_question_set_saved_with_a_byte_order_mark(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text('\ufeff{"id": "1", "question": "how do I roll back a deploy?"}\n', "utf-8")
+    code, out, err = run("eval", str(qa), "--db", str(sample_db))
+    assert (code, err) == (0, "")
+    assert "1 items (1 answerable, 0 unanswerable)" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"question": "q?", "answerable": "false"}', "answerable must be true or false"),
+        ('{"turns": ["q?"]}', 'each turn must be an object with a "question" that is not blank'),
+        ('{"turns": [{"text": "q?"}]}', 'each turn must be an object with a "question"'),
+        ("[" * 100_000, "JSON nested too deeply"),
+    ],
+)
+def test_eval_skips_a_malformed_item_with_its_reason(
+    sample_db: Path, tmp_path: Path, line: str, reason: str
+) -> None:
+    qa = write(tmp_path, "qa.jsonl", f'{line}\n{{"question": "how do I roll back a deploy?"}}\n')
+    code, out, err = run("eval", str(qa), "--db", str(sample_db))
+    assert code == 0 and "1 items (1 answerable, 0 unanswerable)" in out
+    assert f"qa.jsonl: line 1: {reason}" in err
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"_id": "q1", "text": {"words": "deploy"}}',
+        '{"_id": null, "text": "deploy"}',
+        "[" * 100_000,
+    ],
+)
+def test_search_batch_skips_a_query_that_is_not_an_id_and_a_text(
+    sample_db: Path, tmp_path: Path, line: str
+) -> None:
+    queries = write(tmp_path, "q.jsonl", f'{line}\n{{"_id": "q2", "text": "deploy"}}\n')
+    code, out, err = run("search", "--batch", str(queries), "--db", str(sample_db))
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["q2"]
+    assert "q.jsonl:1: not a query object with _id and text; skipped" in err
+
+
+def test_search_batch_missing_file_names_the_option(sample_db: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    code, _, err = run("search", "--batch", str(missing), "--db", str(sample_db))
+    assert code == 2
+    assert f"Invalid value for '--batch': cannot read {missing}: No such file" in err
+
+
 @pytest.mark.slow
 def test_installed_command_answers_from_the_sample_kb(tmp_path: Path) -> None:
     db = str(tmp_path / "kb.db")

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,52 @@ def test_symlinked_alias_is_indexed_once_without_a_failure(
     (docs / "alias.md").symlink_to(docs / "a.md")
     report = index_paths(kb, [docs])
     assert (report.added, report.failed) == (["a.md"], [])
+
+
+def test_file_whose_name_is_not_utf8_is_skipped_and_the_others_indexed(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    write(docs, "guides/a.md", "alpha")
+    (docs / os.fsdecode(b"caf\xe9.md")).write_text("# Menu\n\ncoffee\n")
+    report = index_paths(kb, [docs])
+    assert (report.failed[0].reason, "guides/a.md" in sources(kb)) == (
+        "name is not valid UTF-8: rename it",
+        True,
+    )
+
+
+def test_folder_named_in_another_encoding_is_reported_not_fatal(
+    kb: SqliteKnowledgeBase, tmp_path: Path
+) -> None:
+    folder = tmp_path / os.fsdecode(b"r\xe9sum\xe9s")
+    write(folder, "a.md", "alpha")
+    report = index_paths(kb, [folder])
+    assert [(f.path, f.reason) for f in report.failed] == [
+        (str(folder), "name is not valid UTF-8: rename it")
+    ]
+
+
+def test_json_lines_record_with_a_lone_surrogate_is_skipped_with_its_line(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    write(docs, "c.jsonl", '{"_id": "1", "text": "alpha \\ud800"}\n{"_id": "2", "text": "bravo"}\n')
+    report = index_paths(kb, [docs])
+    assert "2" in sources(kb) and "1" not in sources(kb)
+    assert report.warnings == ["c.jsonl: line 1: a lone surrogate escape such as \\ud800 – skipped"]
+
+
+def test_rst_unicode_directive_to_a_surrogate_fails_only_that_file(
+    kb: SqliteKnowledgeBase, docs: Path
+) -> None:
+    write(docs, "guides/a.md", "alpha")
+    write(docs, "odd.rst", "Title\n=====\n\n|x| text\n\n.. |x| unicode:: 0xD800\n")
+    report = index_paths(kb, [docs])
+    assert [f.path for f in report.failed] == ["odd.rst"]
+    assert "lone surrogate" in report.failed[0].reason and "guides/a.md" in sources(kb)
+
+
+def test_json_lines_line_nested_too_deeply_is_skipped(kb: SqliteKnowledgeBase, docs: Path) -> None:
+    write(docs, "c.jsonl", "[" * 100_000 + '\n{"_id": "2", "text": "bravo"}\n')
+    report = index_paths(kb, [docs])
+    assert "2" in sources(kb)
+    assert report.warnings == ["c.jsonl: line 1: JSON nested too deeply – skipped"]

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 import click
 
@@ -127,21 +127,33 @@ def _read_batch(path: Path) -> Iterator[tuple[str, str]]:
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+        raise click.BadParameter(
+            f"cannot read {path}: {exc.strerror}", param_hint="'--batch'"
+        ) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
                 record = json.loads(raw)
-                query_id, text = str(record["_id"]), str(record["text"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
+                record = None
+            if not _is_query(record):
                 click.echo(
                     f"warning: {path}:{number}: not a query object with _id and text; skipped",
                     err=True,
                 )
                 continue
-            yield query_id, text
+            yield str(record["_id"]), record["text"]
+
+
+def _is_query(record: object) -> TypeGuard[dict[str, Any]]:
+    """A BEIR query: ``_id`` a string or an integer, ``text`` a string."""
+    if not isinstance(record, dict):
+        return False
+    query_id = record.get("_id")
+    id_ok = isinstance(query_id, str) or type(query_id) is int  # True is an int, not an id
+    return id_ok and isinstance(record.get("text"), str)
 
 
 @main.command()

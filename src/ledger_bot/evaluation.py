@@ -93,6 +93,10 @@ def _strings(value: object, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _is_question(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 def parse_item(record: object) -> EvalItem:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -100,18 +104,23 @@ def parse_item(record: object) -> EvalItem:
         turns = record["turns"]
         if not isinstance(turns, list) or not turns:
             raise ValueError("turns must be a non-empty list")
-        questions = tuple(str(turn["question"]) for turn in turns)
-    elif isinstance(record.get("question"), str):
+        if not all(isinstance(turn, dict) and _is_question(turn.get("question")) for turn in turns):
+            raise ValueError('each turn must be an object with a "question" that is not blank')
+        questions = tuple(turn["question"] for turn in turns)
+    elif _is_question(record.get("question")):
         questions = (record["question"],)
     else:
-        raise ValueError("needs a question or turns")
+        raise ValueError("needs a question that is not blank, or turns")
+    answerable = record.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise ValueError("answerable must be true or false")
     groups = record.get("must_include", [])
     if not isinstance(groups, list):
         raise ValueError("must_include must be a list of lists")
     return EvalItem(
         id=str(record.get("id", "")),
         turns=questions,
-        answerable=bool(record.get("answerable", True)),
+        answerable=answerable,
         gold=_strings(record.get("gold", []), "gold"),
         must_include=tuple(_strings(group, "must_include group") for group in groups),
         kind=str(record.get("kind", "")),
@@ -121,7 +130,7 @@ def parse_item(record: object) -> EvalItem:
 def load_items(path: Path) -> tuple[list[EvalItem], list[str]]:
     """The items of a question set and a warning for each line that was skipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerBotError(f"cannot read question set {path}: {exc}") from None
     items, warnings = [], []
@@ -132,6 +141,8 @@ def load_items(path: Path) -> tuple[list[EvalItem], list[str]]:
             items.append(parse_item(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:
             warnings.append(f"line {number}: {exc}; skipped")
+        except RecursionError:
+            warnings.append(f"line {number}: JSON nested too deeply; skipped")
     return items, warnings
 
 

@@ -21,6 +21,7 @@ from ledger_bot.chunking import chunk_document
 from ledger_bot.documents import Document
 from ledger_bot.errors import DocumentError, LedgerBotError
 from ledger_bot.ingest import FoundFile, discover, parse_file
+from ledger_bot.ingest.decoding import is_unicode
 from ledger_bot.ingest.discover import absolute
 from ledger_bot.knowledge_base import KnowledgeBaseWriter, SqliteKnowledgeBase
 
@@ -89,6 +90,17 @@ def _with_hash(document: Document, content_hash: str) -> Document:
     )
 
 
+def _check_storable(document: Document) -> None:
+    texts = [document.source, document.title, document.url or ""]
+    for section in document.sections:
+        texts.extend((*section.heading_path, section.text))
+    if not all(is_unicode(text) for text in texts):
+        raise DocumentError(
+            f"{document.source!r} holds a lone surrogate (such as \\ud800), which is not a "
+            "character: fix the text and index it again"
+        )
+
+
 def _index_file(
     writer: KnowledgeBaseWriter,
     found: FoundFile,
@@ -104,6 +116,7 @@ def _index_file(
     report.warnings.extend(f"{found.relpath}: {warning}" for warning in parsed.warnings)
     documents = []
     for document in parsed.documents:
+        _check_storable(document)
         owner = writer.source_owner(document.source)
         if owner is not None and owner != (root, found.relpath):
             raise DocumentError(
@@ -123,6 +136,8 @@ def _removal_scopes(paths: Sequence[Path]) -> dict[str, set[str] | None]:
     scopes: dict[str, set[str] | None] = {}
     for path in paths:
         given = absolute(path)
+        if not is_unicode(str(given)):
+            continue  # reported by discover; nothing can be indexed under it
         if path.is_dir():
             scopes[str(given)] = None
         elif path.is_file():

@@ -211,7 +211,10 @@ def build_mcp_server(service: LedgerBotService) -> MCPServer:
             raise ToolError(f"max_chars must be at least 1, got {max_chars}")
         document = await asyncio.to_thread(knowledge_base.get_document, source)
         if document is None:
-            close = await service.search(source.replace("/", " ").replace(".", " "), 3)
+            try:
+                close = await service.search(source.replace("/", " ").replace(".", " "), 3)
+            except InvalidQuestion:  # nothing to search for in it: "", "/", "…"
+                close = []
             names = ", ".join(hit.source for hit in close) or "none"
             raise ToolError(
                 f"no document with source {source!r}; closest: {names}. "

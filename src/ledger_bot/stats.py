@@ -41,8 +41,11 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     units = {"d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
     text = value.strip().lower()
-    if text[:-1].isdigit() and text[-1:] in units:
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[:-1].isdecimal() and text[-1:] in units:
+        try:
+            return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches back before the year 1: use a date") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

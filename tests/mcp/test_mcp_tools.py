@@ -188,6 +188,15 @@ async def test_unknown_document_gets_a_tool_error_suggesting_close_sources(
     assert "api/reversals.md" in text_of(result)
 
 
+@pytest.mark.parametrize("source", ["", "/", "..."])
+async def test_source_with_no_words_gets_a_tool_error_naming_it(
+    client: InMemory, source: str
+) -> None:
+    result = await client.call_tool("get_document", {"source": source})
+    assert result.is_error is True
+    assert f"no document with source {source!r}; closest: none." in text_of(result)
+
+
 async def test_negative_offset_gets_a_tool_error(client: InMemory) -> None:
     result = await client.call_tool("get_document", {"source": "faq.md", "start": -1})
     assert result.is_error is True and "start must be 0 or more" in text_of(result)

@@ -43,6 +43,17 @@ def test_since_rejects_nonsense() -> None:
         parse_since("soon", NOW)
 
 
+@pytest.mark.parametrize("window", ["99999999999d", "1000000000h"])
+def test_since_rejects_a_window_reaching_before_the_year_one(window: str) -> None:
+    with pytest.raises(ValueError, match="reaches back before the year 1"):
+        parse_since(window, NOW)
+
+
+def test_since_rejects_digits_that_are_not_decimal() -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_since("\u00b2d", NOW)  # "²d": isdigit() but not int()
+
+
 def test_stats_from_the_question_log() -> None:
     questions = [
         question("U1", "answered", days_ago=1, latency=100),
@@ -94,3 +105,8 @@ def test_stats_command_reads_the_state_next_to_the_knowledge_base(
 def test_stats_command_rejects_a_bad_window(sample_db: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "--db", str(sample_db), "--since", "later"])
     assert result.exit_code == 2 and "not a duration" in result.stderr
+
+
+def test_stats_command_rejects_a_huge_window_in_one_line(sample_db: Path) -> None:
+    result = CliRunner().invoke(main, ["stats", "--db", str(sample_db), "--since", "99999999d"])
+    assert result.exit_code == 2 and "reaches back before the year 1" in result.stderr

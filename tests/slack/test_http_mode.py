@@ -195,3 +195,46 @@ async def test_ready_shows_the_slack_adapter_ok_in_http_mode(
         response = await client.get(bot.base_url + "/ready")
     assert response.status_code == 200
     assert response.json()["checks"]["adapter_slack"] == {"state": "ok"}
+
+
+async def test_request_with_a_superscript_digit_timestamp_is_refused_with_401(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(mode="http")
+    _, app_mention = mention(slack)
+    data, content_type = encode_request(app_mention, "event")
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": b"\xb2",  # "²": str.isdigit() says yes, int() no
+        "X-Slack-Signature": "v0=00",
+    }
+    async with httpx.AsyncClient() as client:
+        response = await client.post(bot.events_url, content=data, headers=headers)
+    assert (response.status_code, response.text) == (401, INVALID)
+
+
+async def test_request_with_a_signature_that_is_not_ascii_is_refused_with_401(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(mode="http")
+    _, app_mention = mention(slack)
+    data, content_type = encode_request(app_mention, "event")
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": b"v0=\xe9",
+    }
+    async with httpx.AsyncClient() as client:
+        response = await client.post(bot.events_url, content=data, headers=headers)
+    assert (response.status_code, response.text) == (401, INVALID)
+
+
+async def test_request_body_over_four_megabytes_is_refused_with_413(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    bot = await start_bot(mode="http")
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=00"}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(bot.events_url, content=b"x" * 5_000_000, headers=headers)
+    assert (response.status_code, response.text) == (413, '{"error":"request too large"}')
+    assert bot.counted("slack_events_total", kind="http", result="rejected") == 1

@@ -30,3 +30,13 @@ def decode_text(data: bytes) -> str:
             f"not valid UTF-8 text (byte 0x{bad:02x} at offset {offset + exc.start})"
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def is_unicode(text: str) -> bool:
+    """False for text with lone surrogates, which cannot be stored or sent: what Python makes of
+    a file name in another encoding, a JSON ``\\ud800`` escape or a reST ``unicode::`` one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger_bot.ingest.decoding import is_unicode
 from ledger_bot.ingest.dispatch import SUPPORTED_SUFFIXES
 
 _JUNK_DIRS = frozenset({"node_modules", "__pycache__"})
+# A name in another encoding (Latin-1 from an old archive, say) cannot be a source id.
+NOT_UTF8_NAME = "name is not valid UTF-8: rename it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class _Walk:
         status = _stat(path)
         if isinstance(status, str):
             self.skipped.append(SkippedPath(str(path), status))
+        elif not is_unicode(str(absolute(path))):
+            self.skipped.append(SkippedPath(str(path), NOT_UTF8_NAME))
         elif stat.S_ISDIR(status.st_mode):
             # Absolute but not resolved: a source given as a symlink (git-sync's `current`)
             # stays the same root when the link moves to a new checkout.
@@ -107,7 +112,11 @@ class _Walk:
                 continue
             path, supported = folder.path / name, _is_supported(name)
             status = _stat(path)
-            if isinstance(status, str):
+            if not is_unicode(name):
+                is_folder = not isinstance(status, str) and stat.S_ISDIR(status.st_mode)
+                if supported or is_folder:
+                    self.skipped.append(SkippedPath(str(path), NOT_UTF8_NAME))
+            elif isinstance(status, str):
                 if supported or status != "broken symlink":
                     self.skipped.append(SkippedPath(str(path), status))
             elif stat.S_ISDIR(status.st_mode):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ledger_bot.documents import Document, Section
-from ledger_bot.ingest.decoding import decode_text
+from ledger_bot.ingest.decoding import decode_text, is_unicode
 from ledger_bot.ingest.parsed import ParsedFile
 
 _MAX_WARNINGS = 50
@@ -29,6 +29,9 @@ def parse_json_lines(data: bytes, relpath: str, *, base_url: str | None = None) 
         except json.JSONDecodeError as exc:
             problems.append(f"line {number}: not valid JSON ({exc.msg}) – skipped")
             continue
+        except RecursionError:
+            problems.append(f"line {number}: JSON nested too deeply – skipped")
+            continue
         if not isinstance(record, dict):
             problems.append(f"line {number}: not a JSON object – skipped")
             continue
@@ -42,6 +45,10 @@ def parse_json_lines(data: bytes, relpath: str, *, base_url: str | None = None) 
         if not isinstance(text, str):
             problems.append(f"line {number}: no text (a string) – skipped")
             continue
+        title, url = record.get("title"), record.get("url")
+        if not all(is_unicode(v) for v in (source, text, title, url) if isinstance(v, str)):
+            problems.append(f"line {number}: a lone surrogate escape such as \\ud800 – skipped")
+            continue
         if source in first_line_of:
             first = first_line_of[source]
             problems.append(
@@ -49,7 +56,6 @@ def parse_json_lines(data: bytes, relpath: str, *, base_url: str | None = None) 
             )
             continue
         first_line_of[source] = number
-        title, url = record.get("title"), record.get("url")
         documents.append(
             Document(
                 source=source,

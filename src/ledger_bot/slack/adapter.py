@@ -37,6 +37,8 @@ from ledger_bot.slack.listeners import SlackListeners
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Far above any payload Slack sends; bounds what an unsigned request can make a replica buffer.
+MAX_EVENT_BYTES = 4 * 1024 * 1024
 # Seconds between attempts to reach Slack at start, doubling up to the last.
 CONNECT_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # Seconds between Socket Mode pings; a dead connection is replaced within about this long.
@@ -258,13 +260,20 @@ class SlackAdapter:
     def _verify(self, body: bytes, headers: Any) -> bool:
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
-        if not timestamp.isdigit() or not signature:
+        # Headers arrive decoded as Latin-1: "²" passes isdigit() but not int(), and the
+        # signature check compares ASCII only, so anything else is refused here, not a 500.
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return False
+        if not signature or not signature.isascii():
             return False
         verifier = SignatureVerifier(self._secrets.signing_secret.require())
         return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
     async def _handle_http(self, request: Request) -> Response:
-        body = await request.body()
+        body = await _read_at_most(request, MAX_EVENT_BYTES)
+        if body is None:
+            self._service.metrics.slack_events_total.labels(kind="http", result="rejected").inc()
+            return Response('{"error":"request too large"}', 413, media_type="application/json")
         if not self._verify(body, request.headers):
             self._service.metrics.slack_events_total.labels(kind="http", result="rejected").inc()
             return Response('{"error":"invalid request"}', 401, media_type="application/json")
@@ -286,6 +295,16 @@ class SlackAdapter:
             status_code=response.status,
             headers=response.first_headers_without_set_cookie(),
         )
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it grows past ``limit`` bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
