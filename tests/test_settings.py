@@ -43,3 +43,20 @@ def test_table_covers_every_field() -> None:
     expected = {f"LEDGER_BOT_{field.upper()}" for field in Settings.model_fields}
     expected -= {"LEDGER_BOT_OPENAI_API_KEY", "LEDGER_BOT_ANTHROPIC_API_KEY"}
     assert names == expected | {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+
+
+def test_no_secret_value_shows_in_the_settings_repr() -> None:
+    secrets = [
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("secret")
+    ]
+    values = {name: f"postgresql://user:hidden-{name}@db/ledger" for name in secrets}
+    shown = repr(Settings(**values))
+    assert len(secrets) == 8
+    assert [name for name in secrets if f"hidden-{name}" in shown] == []
+
+
+def test_an_empty_file_variable_means_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_BOT_MCP_TOKENS_FILE", "")
+    assert load_settings().mcp_tokens_file is None

@@ -23,7 +23,7 @@ from ledger_bot.evaluation import load_items, render_report, run_eval
 from ledger_bot.indexer import IndexReport, index_paths
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from ledger_bot.rendering import render_answer_text
-from ledger_bot.service import build_service
+from ledger_bot.service import build_service, open_knowledge_base
 from ledger_bot.settings import Settings, load_settings, render_settings_markdown, settings_table
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def index(paths: tuple[Path, ...], db: Path | None, as_json: bool) -> None:
         report = index_paths(
             kb,
             list(paths),
+            exclude=[settings.synonyms_file] if settings.synonyms_file else [],
             base_url=settings.source_base_url,
             chunk_chars=settings.chunk_chars,
             max_file_bytes=settings.max_file_bytes,
@@ -180,8 +181,8 @@ def search(
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch QUERIES.jsonl")
     settings = _settings(db=db)
-    kb = SqliteKnowledgeBase.open(settings.db)
     if batch is not None:
+        kb = open_knowledge_base(settings)
         size = limit or 100
         for query_id, text in _read_batch(batch):
             hits = kb.search_documents(text, size, source_prefix)

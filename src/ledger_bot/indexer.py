@@ -151,16 +151,18 @@ def index_paths(
     kb: SqliteKnowledgeBase,
     paths: Sequence[Path],
     *,
+    exclude: Sequence[Path] = (),
     base_url: str | None = None,
     chunk_chars: int = 1200,
     max_file_bytes: int = 20_000_000,
     progress: Progress | None = None,
 ) -> IndexReport:
-    """Index ``paths`` (folders and files) into ``kb`` incrementally, in one transaction."""
+    """Index ``paths`` (folders and files) into ``kb`` incrementally, in one transaction.
+    The files of ``exclude`` are left out (and removed if they were indexed before)."""
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     report = IndexReport()
-    found_files, skipped = discover(paths)
+    found_files, skipped = discover(paths, exclude)
     for item in skipped:
         # A file reached twice (a symlink alias, overlapping paths) is indexed once: no failure.
         if item.reason.startswith("already included"):

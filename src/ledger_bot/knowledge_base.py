@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ledger_bot.documents import Chunk, Document, SearchHit
 from ledger_bot.errors import KnowledgeBaseError
+from ledger_bot.synonyms import NO_SYNONYMS, Synonyms, SynonymsFile
 from ledger_bot.terms import analyze
 
 if TYPE_CHECKING:
@@ -133,6 +134,8 @@ class Retriever(Protocol):
 
     def term_weights(self, terms: Sequence[str]) -> dict[str, float]: ...
 
+    def synonyms(self) -> Synonyms: ...
+
 
 def build_match_expression(terms: Sequence[str]) -> str:
     """An FTS5 query matching any of ``terms``; each is quoted, so no FTS5 syntax leaks in."""
@@ -167,6 +170,8 @@ class SqliteKnowledgeBase:
         self._fts_seconds = 0.0  # spent in FTS5 searches since the index was last built
         self._keep_current = False  # an index was built: rebuild it as soon as it is stale
         self._building = threading.Lock()  # held while a build runs
+        # The team's synonyms file, when one is configured: questions are searched with them.
+        self.synonyms_file: SynonymsFile | None = None
 
     # -- opening -------------------------------------------------------------------------
 
@@ -271,11 +276,16 @@ class SqliteKnowledgeBase:
 
     # -- reading -------------------------------------------------------------------------
 
+    def synonyms(self) -> Synonyms:
+        """The current synonyms of the team's synonyms file (none without one)."""
+        return NO_SYNONYMS if self.synonyms_file is None else self.synonyms_file.current()
+
     def search(
         self, query: str, limit: int = 5, source_prefix: str | None = None
     ) -> list[SearchHit]:
-        """The chunks that best match ``query`` by BM25, best first."""
-        terms = list(dict.fromkeys(analyze(query)))
+        """The chunks that best match ``query`` by BM25, best first. A query naming a group
+        of the synonyms file is searched with the group's other words and phrases too."""
+        terms = self.synonyms().expand(list(dict.fromkeys(analyze(query))))
         if not terms or limit < 1:
             return []
         with self._snapshot():

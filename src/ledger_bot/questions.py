@@ -21,14 +21,19 @@ class PreparedQuestion:
     notes: tuple[str, ...] = ()
 
 
+def printable(raw: str) -> str:
+    """``raw`` without control characters, lone surrogates or runs of spaces, trimmed."""
+    text = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text.replace("\r\n", "\n")))
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+
+
 def prepare_question(raw: str, max_chars: int) -> PreparedQuestion:
     """The searchable form of ``raw``: printable, trimmed, at most ``max_chars`` long.
 
     Raises InvalidQuestion when nothing searchable is left.
     """
-    text = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text.replace("\r\n", "\n")))
-    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+    text = printable(raw)
     if not any(ch.isalnum() for ch in _MENTIONS.sub(" ", text)):
         raise InvalidQuestion(messages.EMPTY_QUESTION)
     notes: list[str] = []

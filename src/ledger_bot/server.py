@@ -41,22 +41,7 @@ def _record_sync(service: LedgerBotService) -> Callable[[SyncResult], None]:
         metrics = service.metrics
         metrics.knowledge_base_sync_total.labels(outcome="ok" if result.ok else "failed").inc()
         metrics.knowledge_base_last_sync_timestamp_seconds.set(result.at.timestamp())
-        if result.ok and result.report is not None:
-            report = result.report
-            log.info(
-                "knowledge base synced",
-                extra={
-                    "added": len(report.added),
-                    "updated": len(report.updated),
-                    "removed": len(report.removed),
-                    "failed": len(report.failed),
-                    "seconds": round(report.seconds, 3),
-                },
-            )
-            for failure in report.failed:
-                log.warning("could not index %s: %s", failure.path, failure.reason)
-        elif not result.ok:
-            log.error("knowledge base sync failed: %s", result.error)
+        # The sync logs its own result (KnowledgeSync); this only counts it.
         service.refresh_knowledge_metrics()
 
     return on_result
@@ -178,6 +163,7 @@ class BotProcess:
         sync = KnowledgeSync(
             service.knowledge_base,
             settings.sources,
+            exclude=[settings.synonyms_file] if settings.synonyms_file else [],
             base_url=settings.source_base_url,
             chunk_chars=settings.chunk_chars,
             max_file_bytes=settings.max_file_bytes,

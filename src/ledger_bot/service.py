@@ -34,11 +34,12 @@ from ledger_bot.errors import InvalidQuestion
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from ledger_bot.logs import request_context
 from ledger_bot.metrics import Metrics
-from ledger_bot.questions import PreparedQuestion, prepare_question
+from ledger_bot.questions import PreparedQuestion, prepare_question, printable
 from ledger_bot.rate_limit import RateLimiter
 from ledger_bot.redaction import redact
 from ledger_bot.settings import Settings
 from ledger_bot.state import QuestionRecord, StateStore, build_state_store
+from ledger_bot.synonyms import SynonymsFile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -234,12 +235,14 @@ class LedgerBotService:
             return outcome
 
         if not self.accepting:
+            await self._log_rejected(request, request_id)
             return finish(
                 QuestionOutcome("rejected", request_id, message=tr(messages.SHUTTING_DOWN))
             )
         try:
             prepared = prepare_question(request.text, self.settings.max_question_chars)
         except InvalidQuestion as exc:  # its message is one of messages.py: translate it
+            await self._log_rejected(request, request_id)
             return finish(QuestionOutcome("rejected", request_id, message=tr(str(exc))))
         question = redact(prepared.text)
         if self.limiter is not None:
@@ -356,6 +359,11 @@ class LedgerBotService:
         )
         return await self._guard("record_question", self.state.record_question(record))
 
+    async def _log_rejected(self, request: QuestionRequest, request_id: str) -> None:
+        """Log a question turned away before it was read, so `stats` counts it."""
+        text = printable(request.text[: self.settings.max_question_chars])
+        await self._log_question(request, redact(text), request_id, "rejected")
+
     async def _update_question(self, question_id: int | None, **fields: Any) -> None:
         if self.state is not None and question_id is not None:
             await self._guard("update_question", self.state.update_question(question_id, **fields))
@@ -457,10 +465,25 @@ def build_answerer(
     )
 
 
+def open_knowledge_base(
+    settings: Settings, *, create: bool = False, strict: bool = True
+) -> SqliteKnowledgeBase:
+    """The knowledge base at ``LEDGER_BOT_DB``, searched with the team's synonyms file if one
+    is set. Raises KnowledgeBaseError when there is no index (unless ``create``) and, with
+    ``strict``, ConfigError when the synonyms file cannot be read or holds a mistake (else
+    that is logged and the file read again when it changes)."""
+    synonyms = None
+    if settings.synonyms_file is not None:
+        synonyms = SynonymsFile(settings.synonyms_file, strict=strict)
+    knowledge_base = SqliteKnowledgeBase.open(settings.db, create=create)
+    knowledge_base.synonyms_file = synonyms
+    return knowledge_base
+
+
 def build_service(settings: Settings) -> LedgerBotService:
     """The stateless service of one-shot commands (``ask``, ``search``): no question log, no
     rate limits, no spending caps. Raises KnowledgeBaseError when there is no index."""
-    knowledge_base = SqliteKnowledgeBase.open(settings.db)
+    knowledge_base = open_knowledge_base(settings)
     metrics = Metrics()
     answerer = build_answerer(settings, knowledge_base, metrics)
     return LedgerBotService(settings, knowledge_base, answerer, metrics=metrics)
@@ -475,7 +498,8 @@ async def open_service(
     settings: Settings, *, state_url: str | None = None, create_kb: bool = False
 ) -> LedgerBotService:
     """The full service of ``serve``: knowledge base, answerer, opened shared state, metrics."""
-    knowledge_base = SqliteKnowledgeBase.open(settings.db, create=create_kb)
+    # A server's synonyms file may live in a checkout that git-sync has not made yet.
+    knowledge_base = open_knowledge_base(settings, create=create_kb, strict=False)
     state = build_state_store(state_url, state_sqlite_path(settings))
     await state.open()
     metrics = Metrics()

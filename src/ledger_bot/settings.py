@@ -26,13 +26,14 @@ def _secret(description: str, *, also: str | None = None) -> Any:
     """A secret setting; ``also`` is the name the platform's own tools use for it."""
     extra: dict[str, Any] = {"secret": True}
     if also is None:
-        return Field(default=None, description=description, json_schema_extra=extra)
+        return Field(default=None, description=description, json_schema_extra=extra, repr=False)
     extra["also"] = also
     return Field(
         default=None,
         description=description,
         json_schema_extra=extra,
         validation_alias=AliasChoices(ENV_PREFIX + also, also),
+        repr=False,
     )
 
 
@@ -87,6 +88,14 @@ class Settings(BaseSettings):
         default=20_000_000,
         ge=1_000,
         description="Files larger than this many bytes are skipped when indexing.",
+    )
+    synonyms_file: Path | None = Field(
+        default=None,
+        description=(
+            "The team's synonyms: one group of words or phrases that mean the same per line, "
+            "comma-separated (`freeze, close account`). Questions are searched with them; the "
+            "file is re-read when it changes and never indexed as a document."
+        ),
     )
     # Answers
     search_limit: int = Field(
@@ -147,6 +156,7 @@ class Settings(BaseSettings):
             "next to the knowledge base (one replica only)."
         ),
         json_schema_extra={"secret": True},
+        repr=False,
     )
     state_url_file: Path | None = Field(
         default=None,
@@ -294,6 +304,7 @@ class Settings(BaseSettings):
         ),
         validation_alias=AliasChoices("OPENAI_API_KEY"),
         json_schema_extra={"secret": True, "env": "OPENAI_API_KEY"},
+        repr=False,
     )
     anthropic_api_key: str | None = Field(
         default=None,
@@ -301,6 +312,7 @@ class Settings(BaseSettings):
         "unset.",
         validation_alias=AliasChoices("ANTHROPIC_API_KEY"),
         json_schema_extra={"secret": True, "env": "ANTHROPIC_API_KEY"},
+        repr=False,
     )
     llm_timeout: float = Field(
         default=20.0,
@@ -378,6 +390,7 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer tokens accepted at `/mcp`, comma-separated (one per teammate or tool).",
         json_schema_extra={"secret": True},
+        repr=False,
     )
     mcp_tokens_file: Path | None = Field(
         default=None,
@@ -409,6 +422,23 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         """Slack is on when a bot token is set, as a value or a file."""
         return bool(self.slack_bot_token or self.slack_bot_token_file)
+
+    @field_validator(
+        "synonyms_file",
+        "state_url_file",
+        "slack_bot_token_file",
+        "slack_app_token_file",
+        "slack_signing_secret_file",
+        "llm_api_key_file",
+        "mcp_tokens_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        # `LEDGER_BOT_X_FILE=` (set but empty, as templates leave it) means no file, not ".".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("sources", mode="before")
     @classmethod

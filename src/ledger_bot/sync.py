@@ -53,6 +53,7 @@ class KnowledgeSync:
         kb: SqliteKnowledgeBase,
         sources: Sequence[Path],
         *,
+        exclude: Sequence[Path] = (),
         base_url: str | None,
         chunk_chars: int,
         max_file_bytes: int,
@@ -63,6 +64,7 @@ class KnowledgeSync:
     ) -> None:
         self._kb = kb
         self._sources = tuple(Path(source) for source in sources)
+        self._exclude = tuple(exclude)
         self._base_url = base_url
         self._chunk_chars = chunk_chars
         self._max_file_bytes = max_file_bytes
@@ -116,7 +118,7 @@ class KnowledgeSync:
             # since may not be in the index. A spare sync is cheap; a missed change would be
             # served until the next full sync.
             indexed_at_ns = round(stats.last_indexed_at.timestamp() * 1_000_000) * 1_000
-            found, _ = discover(self._sources)
+            found, _ = discover(self._sources, self._exclude)
             wanted: dict[str, set[str]] = {}
             for item in found:
                 try:
@@ -214,7 +216,7 @@ class KnowledgeSync:
 
     def fingerprint(self) -> Fingerprint:
         """What the sources hold now, from directory listings and stat only (blocking)."""
-        found, _ = discover(self._sources)
+        found, _ = discover(self._sources, self._exclude)
         entries = []
         for item in found:
             try:
@@ -242,6 +244,7 @@ class KnowledgeSync:
                 report = index_paths(
                     self._kb,
                     self._sources,
+                    exclude=self._exclude,
                     base_url=self._base_url,
                     chunk_chars=self._chunk_chars,
                     max_file_bytes=self._max_file_bytes,
@@ -267,14 +270,15 @@ def _log_report(report: IndexReport) -> None:
     changed = report.added or report.updated or report.removed or report.failed
     log.log(
         logging.INFO if changed else logging.DEBUG,
-        "knowledge base synced: %d added, %d updated, %d removed, %d unchanged, "
-        "%d failed in %.2f s",
-        len(report.added),
-        len(report.updated),
-        len(report.removed),
-        len(report.unchanged),
-        len(report.failed),
-        report.seconds,
+        "knowledge base synced",
+        extra={
+            "added": len(report.added),
+            "updated": len(report.updated),
+            "removed": len(report.removed),
+            "unchanged": len(report.unchanged),
+            "failed": len(report.failed),
+            "seconds": round(report.seconds, 3),
+        },
     )
     for failure in report.failed:
         log.warning("not indexed: %s: %s", failure.path, failure.reason)

@@ -101,6 +101,11 @@ async def test_question_without_words_is_rejected_with_a_reason(
     assert counted(service, "rejected") == 1
 
 
+async def test_rejected_question_is_logged_for_the_stats(service: LedgerBotService) -> None:
+    await service.handle(ask("<@U0123ABC>\x00 ???"))
+    assert await logged(service) == [("<@U0123ABC> ???", "rejected")]
+
+
 async def test_control_characters_and_bad_unicode_are_cleaned(service: LedgerBotService) -> None:
     outcome = await service.handle(ask("how do I\x00 reverse\ud800 a posted\x1b entry?"))
     assert outcome.outcome == "answered"
@@ -210,6 +215,7 @@ async def test_questions_after_drain_are_turned_away(service: LedgerBotService) 
         "rejected",
         "I'm restarting right now. Please ask again in a minute.",
     )
+    assert await logged(service) == [("idempotency", "rejected")]
 
 
 async def test_answer_that_takes_too_long_is_an_error(sample_db: Path, tmp_path: Path) -> None:

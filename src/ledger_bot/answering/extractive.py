@@ -27,6 +27,7 @@ from ledger_bot.chunking import FENCE, HEADING_SEPARATOR, SENTENCE_END, TABLE_RU
 from ledger_bot.documents import Answer, Citation, SearchHit
 from ledger_bot.i18n import SOURCE_LANGUAGE, Translator, translator
 from ledger_bot.knowledge_base import Retriever
+from ledger_bot.synonyms import SynonymMatch
 from ledger_bot.terms import analyze, analyze_unique
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -160,6 +161,12 @@ def _terms_of(text: str) -> frozenset[str]:
     return frozenset(analyze(text))
 
 
+def _with_groups(terms: frozenset[str], matches: Sequence[SynonymMatch]) -> frozenset[str]:
+    """``terms`` and the term of each synonym group in ``matches`` that they hold a member of."""
+    named = [match.group.term for match in matches if match.group.is_in(terms)]
+    return terms.union(named) if named else terms
+
+
 @dataclass(frozen=True, slots=True)
 class _Passage:
     """One retrieved passage, its quotable units and how much of the question each carries."""
@@ -242,9 +249,17 @@ class ExtractiveAnswerer:
         weights = self._retriever.term_weights(terms + context_terms)
         for term in context_terms:
             weights[term] *= HISTORY_WEIGHT
+        # A group of the team's synonyms that the question names stands in for the words
+        # that name it, with their weight: a passage holding any member of the group holds
+        # them ("freeze" is found in "close the account").
+        matches = self._retriever.synonyms().match(weights)
+        for match in matches:
+            weight = sum(weights.pop(term, 0.0) for term in match.replaces)
+            if weight > 0:
+                weights[match.group.term] = weight
         total = sum(weights.values()) or 1.0
         groups = group_by_source(passages, PASSAGES_PER_SOURCE)
-        scored = [self._score(group, weights, total) for group in groups]
+        scored = [self._score(group, weights, total, matches) for group in groups]
         best_support = max(item.support for item in scored)
         if best_support < self._min_support:
             return self._not_found(passages, tr)
@@ -279,24 +294,35 @@ class ExtractiveAnswerer:
             covered |= quote.terms
         return self._compose(quotes, tr)
 
-    def _score(self, group: list[SearchHit], weights: dict[str, float], total: float) -> _Scored:
+    def _score(
+        self,
+        group: list[SearchHit],
+        weights: dict[str, float],
+        total: float,
+        matches: Sequence[SynonymMatch] = (),
+    ) -> _Scored:
         """Support of one document: the weight its title, headings and retrieved passages
         carry. Its passages are ranked by their best single unit."""
-        present = set(_terms_of(group[0].title))
+        present = set(_with_groups(_terms_of(group[0].title), matches))
         names = set(present)
         passages = []
         for hit in group:
             units, unit_terms = _units_of(hit.text)
-            names |= _terms_of(hit.heading)
-            present |= _terms_of(hit.heading).union(*unit_terms)
+            if matches:
+                unit_terms = [_with_groups(terms, matches) for terms in unit_terms]
+            heading_terms = _with_groups(_terms_of(hit.heading), matches)
+            names |= heading_terms
+            present |= heading_terms.union(*unit_terms)
             unit_weights = [sum(w for t, w in weights.items() if t in ts) for ts in unit_terms]
             # The section a passage is under speaks for it: of two passages that both mention
             # `exceeds_credits`, the one headed "exceeds_credits" is the one to quote.
-            heading = _terms_of(hit.heading.split(HEADING_SEPARATOR)[-1])
+            heading = _with_groups(_terms_of(hit.heading.split(HEADING_SEPARATOR)[-1]), matches)
             named = HEADING_WEIGHT * sum(w for t, w in weights.items() if t in heading)
             rank = (max(unit_weights, default=0.0) + named, named)
             passages.append(_Passage(hit, units, unit_terms, unit_weights, rank))
         passages.sort(key=lambda passage: passage.rank, reverse=True)  # stable: ties keep order
+        # A phrase of the synonyms file may be spread over the document's passages.
+        present.update(_with_groups(frozenset(present), matches))
         # An identifier of the question (`get_account_balances`) that names the document or
         # one of its sections is what the question is about: it counts twice.
         named = sum(w for term, w in weights.items() if "_" in term and term in names)

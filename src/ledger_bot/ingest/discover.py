@@ -34,15 +34,22 @@ class SkippedPath:
     reason: str
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[FoundFile], list[SkippedPath]]:
+def discover(
+    paths: Sequence[Path], exclude: Sequence[Path] = ()
+) -> tuple[list[FoundFile], list[SkippedPath]]:
     """Walk ``paths`` in a sorted, deterministic order and never raise for a bad path.
 
     Folders are walked recursively, following symlinks; each real folder and file is visited
     once, so symlink loops end. Hidden names (``.git``, ``.env``) and ``node_modules`` /
-    ``__pycache__`` are skipped inside folders, as are files of unsupported types. A named
-    path that is missing, unreadable or unsupported is returned as a ``SkippedPath``.
+    ``__pycache__`` are skipped inside folders, as are files of unsupported types, and the
+    files of ``exclude`` (the synonyms file) wherever they are found. A named path that is
+    missing, unreadable or unsupported is returned as a ``SkippedPath``.
     """
     walk = _Walk()
+    for path in exclude:
+        status = _stat(Path(path))
+        if not isinstance(status, str):
+            walk.excluded.add(_key(status))
     for path in paths:
         walk.add(Path(path))
     return walk.found, walk.skipped
@@ -68,6 +75,7 @@ class _Walk:
     skipped: list[SkippedPath] = field(default_factory=list)
     seen_dirs: dict[tuple[int, int], str] = field(default_factory=dict)
     seen_files: dict[tuple[int, int], str] = field(default_factory=dict)
+    excluded: set[tuple[int, int]] = field(default_factory=set)
 
     def add(self, path: Path) -> None:
         status = _stat(path)
@@ -149,6 +157,8 @@ class _Walk:
     def _add_file(self, root: Path, relpath: str, status: os.stat_result) -> None:
         path = root / relpath
         key = _key(status)
+        if key in self.excluded:
+            return
         if key in self.seen_files:
             self.skipped.append(
                 SkippedPath(str(path), f"already included as {self.seen_files[key]}")
