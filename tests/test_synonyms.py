@@ -248,3 +248,16 @@ def test_ask_json_uses_the_synonyms_file(tmp_path: Path, sample_db: Path) -> Non
     question = "how do i get the write path running on my machine?"
     result = CliRunner().invoke(main, ["ask", question, "--db", str(sample_db), "--json"], env=env)
     assert json.loads(result.stdout)["citations"][0]["source"] == "onboarding.md"
+
+
+def test_eval_says_which_synonyms_file_it_measured_with(tmp_path: Path, sample_db: Path) -> None:
+    questions = write(
+        tmp_path, "q.jsonl", '{"id": "a", "question": "make dev?", "answerable": true}'
+    )
+    synonyms = SAMPLE_KB / ".synonyms.txt"
+    env = {"LEDGER_BOT_SYNONYMS_FILE": str(synonyms)}
+    args = ["eval", str(questions), "--db", str(sample_db)]
+    plain = CliRunner().invoke(main, args, env=env)
+    as_json = CliRunner().invoke(main, [*args, "--json"], env=env)
+    assert plain.stdout.startswith(f"synonyms: {synonyms} (7 groups)\n")
+    assert json.loads(as_json.stdout)["synonyms"] == {"file": str(synonyms), "groups": 7}

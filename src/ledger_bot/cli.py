@@ -275,10 +275,23 @@ def evaluate(question_set: Path, db: Path | None, show_items: bool, as_json: boo
         return (await service.ask(turns[-1], history=tuple(turns[:-1]))).answer
 
     report = asyncio.run(run_eval(items, ask_turns))
+    # What the figures were measured with, so a run before and one after a change of the
+    # synonyms file can be told apart.
+    synonyms_file = service.knowledge_base.synonyms_file
+    synonyms = None
+    if synonyms_file is not None:
+        synonyms = {"file": str(synonyms_file.path), "groups": len(synonyms_file.current())}
     if as_json:
-        summary = {"counts": report.counts(), "metrics": report.metrics(), "modes": report.modes()}
+        summary = {
+            "counts": report.counts(),
+            "metrics": report.metrics(),
+            "modes": report.modes(),
+            "synonyms": synonyms,
+        }
         click.echo(json.dumps(summary))
     else:
+        if synonyms is not None:
+            click.echo(f"synonyms: {synonyms['file']} ({synonyms['groups']} groups)")
         click.echo(render_report(report, show_items=show_items))
 
 
