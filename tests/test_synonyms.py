@@ -261,3 +261,14 @@ def test_eval_says_which_synonyms_file_it_measured_with(tmp_path: Path, sample_d
     as_json = CliRunner().invoke(main, [*args, "--json"], env=env)
     assert plain.stdout.startswith(f"synonyms: {synonyms} (7 groups)\n")
     assert json.loads(as_json.stdout)["synonyms"] == {"file": str(synonyms), "groups": 7}
+
+
+def test_a_word_no_document_holds_is_known_once_a_group_names_it(
+    team_kb: SqliteKnowledgeBase, tmp_path: Path
+) -> None:
+    before = team_kb.unknown_terms(["freez", "thaw", "account"])
+    with_synonyms(team_kb, tmp_path, "freeze, close account\n")
+    assert (before, team_kb.unknown_terms(["freez", "thaw", "account"])) == (
+        {"freez", "thaw"},
+        {"thaw"},
+    )

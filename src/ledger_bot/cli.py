@@ -396,7 +396,12 @@ def stats(db: Path | None, since: str, as_json: bool) -> None:
             await store.close()
 
     questions, feedback = asyncio.run(collect())
-    figures = compute_stats(questions, feedback, start)
+    try:  # the words no document holds need the index; the rest of the figures do not
+        unknown = open_knowledge_base(settings).unknown_terms
+    except LedgerBotError as exc:
+        click.echo(f"warning: words that no document holds are not listed: {exc}", err=True)
+        unknown = None
+    figures = compute_stats(questions, feedback, start, unknown)
     if as_json:
         click.echo(json.dumps(figures.to_dict(), ensure_ascii=False, indent=2))
     else:

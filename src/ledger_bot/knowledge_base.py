@@ -485,6 +485,22 @@ class SqliteKnowledgeBase:
                 self._idf_cache[term] = math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
         return {term: self._idf_cache[term] for term in terms}
 
+    def unknown_terms(self, terms: Sequence[str]) -> set[str]:
+        """The index terms of ``terms`` that no chunk holds and no group of the synonyms file
+        names: words the knowledge base has nothing for."""
+        wanted = list(dict.fromkeys(terms))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):  # well under SQLite's limit of parameters
+            batch = wanted[start : start + 500]
+            placeholders = ",".join("?" * len(batch))
+            rows = self._read(
+                f"SELECT term FROM chunks_vocab WHERE term IN ({placeholders})",  # noqa: S608
+                batch,
+            )
+            known.update(str(row[0]) for row in rows)
+        synonyms = self.synonyms()
+        return {term for term in wanted if term not in known and not synonyms.match([term])}
+
     def _generation(self) -> int:
         """Changes whenever an indexing run changes chunks: the file's ``content_version``.
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from ledger_bot.state import FeedbackRecord, QuestionRecord
+from ledger_bot.terms import STOP_WORDS, stem, tokenize
 
 TOP_GAPS = 10
+TOP_UNKNOWN_WORDS = 15
+# What redaction left in a logged question ("[redacted:slack-token]"): not the asker's words.
+_REDACTED = re.compile(r"\[redacted:[^\]]*\]")
+# Given stems, those the knowledge base knows no word for (no chunk holds them, and no group
+# of the synonyms file names them).
+UnknownTerms = Callable[[Sequence[str]], set[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class Stats:
     cost_usd: float
     cost_per_question_usd: float | None
     top_unanswered: list[tuple[str, int]]
+    # Words of unanswered questions that no document holds: a document or a synonyms group
+    # to add. Empty when the knowledge base could not be read.
+    unknown_words: list[tuple[str, int]]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -71,8 +83,31 @@ def _normalise(question: str) -> str:
     return " ".join(question.lower().split()).rstrip("?!. ")
 
 
+def unknown_words(questions: Sequence[str], unknown: UnknownTerms) -> list[tuple[str, int]]:
+    """The words of ``questions`` that ``unknown`` says the knowledge base lacks, each with the
+    number of questions using it, most used first; a word as askers wrote it most often
+    ("freezing" and "freeze" count together, shown as the commoner)."""
+    spellings: dict[str, Counter[str]] = {}
+    asked_in: Counter[str] = Counter()
+    for question in questions:
+        stems: set[str] = set()
+        for word in tokenize(_REDACTED.sub(" ", question)):
+            if word in STOP_WORDS or not any(ch.isalpha() for ch in word) or len(word) < 3:
+                continue
+            term = stem(word)
+            spellings.setdefault(term, Counter())[word] += 1
+            stems.add(term)
+        asked_in.update(stems)
+    missing = unknown(sorted(asked_in)) if asked_in else set()
+    ranked = sorted(missing, key=lambda term: (-asked_in[term], term))
+    return [(spellings[t].most_common(1)[0][0], asked_in[t]) for t in ranked][:TOP_UNKNOWN_WORDS]
+
+
 def compute_stats(
-    questions: list[QuestionRecord], feedback: list[FeedbackRecord], since: datetime
+    questions: list[QuestionRecord],
+    feedback: list[FeedbackRecord],
+    since: datetime,
+    unknown: UnknownTerms | None = None,
 ) -> Stats:
     outcomes = Counter(q.outcome for q in questions)
     per_day = Counter(q.asked_at.date().isoformat() for q in questions)
@@ -90,7 +125,8 @@ def compute_stats(
     )
     up = sum(1 for f in feedback if f.value == "up")
     down = sum(1 for f in feedback if f.value == "down")
-    gaps = Counter(_normalise(q.question) for q in questions if q.outcome == "not_found")
+    unanswered = [q.question for q in questions if q.outcome == "not_found"]
+    gaps = Counter(_normalise(question) for question in unanswered)
     answered, not_found, errors = outcomes["answered"], outcomes["not_found"], outcomes["error"]
     cost = sum(q.cost_usd for q in questions)
     return Stats(
@@ -113,6 +149,7 @@ def compute_stats(
         cost_usd=round(cost, 6),
         cost_per_question_usd=_share_float(cost, answered + not_found),
         top_unanswered=gaps.most_common(TOP_GAPS),
+        unknown_words=unknown_words(unanswered, unknown) if unknown is not None else [],
     )
 
 
@@ -151,4 +188,11 @@ def render_stats(stats: Stats) -> str:
     if stats.top_unanswered:
         lines += ["", "Most frequent unanswered questions (gaps in the knowledge base):"]
         lines += [f"  {count:>3} × {question}" for question, count in stats.top_unanswered]
+    if stats.unknown_words:
+        lines += [
+            "",
+            "Words of unanswered questions that no document holds (write it up, or add a "
+            "synonyms group):",
+            "  " + ", ".join(f"{word} ({count})" for word, count in stats.unknown_words),
+        ]
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 import asyncio
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 
 from ledger_bot.cli import main
 from ledger_bot.state import FeedbackRecord, QuestionRecord, SqliteStateStore
-from ledger_bot.stats import compute_stats, parse_since
+from ledger_bot.stats import compute_stats, parse_since, unknown_words
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -110,3 +111,57 @@ def test_stats_command_rejects_a_bad_window(sample_db: Path) -> None:
 def test_stats_command_rejects_a_huge_window_in_one_line(sample_db: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "--db", str(sample_db), "--since", "99999999d"])
     assert result.exit_code == 2 and "reaches back before the year 1" in result.stderr
+
+
+def lacking(*absent: str) -> Callable[[Sequence[str]], set[str]]:
+    """A knowledge base that has a word for every stem but ``absent``."""
+    return lambda terms: {term for term in terms if term in absent}
+
+
+def test_unknown_words_count_the_questions_using_them_most_first() -> None:
+    questions = [
+        "How do we freeze an account?",
+        "freezing a customer's account for an audit: how?",
+        "can we freeze freeze freeze it",
+        "what does capture mean",
+    ]
+    assert unknown_words(questions, lacking("freez", "captur")) == [("freeze", 3), ("capture", 1)]
+
+
+def test_unknown_words_leave_out_stop_words_numbers_and_redactions() -> None:
+    questions = ["why 120 pods? token [redacted:slack-token] is it"]
+    asked: list[str] = []
+
+    def record(terms: Sequence[str]) -> set[str]:
+        asked.extend(terms)
+        return set()
+
+    unknown_words(questions, record)
+    assert asked == ["pod", "token"]
+
+
+def test_stats_list_the_words_of_unanswered_questions_only() -> None:
+    questions = [
+        question("U1", "not_found", text="how do we freeze an account?"),
+        question("U2", "answered", text="what is a capture?"),
+    ]
+    stats = compute_stats(questions, [], NOW, lacking("freez", "captur"))
+    assert stats.unknown_words == [("freeze", 1)]
+
+
+def test_stats_command_lists_words_no_document_holds(sample_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "kb.db"
+    db.write_bytes(sample_db.read_bytes())
+
+    async def log_unanswered() -> None:
+        store = SqliteStateStore(tmp_path / "state.db")
+        await store.open()
+        for text in ("escheatment of an account?", "when is escheatment due for a journal?"):
+            record = question("U1", "not_found", text=text)
+            await store.record_question(replace(record, asked_at=datetime.now(UTC)))
+        await store.close()
+
+    asyncio.run(log_unanswered())
+    result = CliRunner().invoke(main, ["stats", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("add a synonyms group):\n  escheatment (2), due (1)")
