@@ -249,3 +249,28 @@ def test_one_quote_at_most_is_one_quote(kb: SqliteKnowledgeBase) -> None:
     )
     assert answer.answered
     assert len(answer.quotes) == 1
+
+
+GLOSSARY = """# Glossary
+
+**Posted balance.** The balance of an account from posted entries only.
+
+**Posting engine.** The part of the writer that locks accounts and writes the entry.
+
+**Reversal.** A new entry that cancels an earlier one by swapping its debits and credits.
+
+**Soft close.** The period state in which postings are rejected unless approved.
+"""
+
+
+def test_a_glossary_quote_keeps_to_its_entry(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "glossary.md").write_text(GLOSSARY)
+    kb = SqliteKnowledgeBase.open(tmp_path / "kb.db", create=True)
+    index_paths(kb, [docs])
+    answer = ask(kb, "what is a reversal?")
+    kb.close()
+    assert answer.quotes == (
+        "**Reversal.** A new entry that cancels an earlier one by swapping its debits and credits.",
+    )

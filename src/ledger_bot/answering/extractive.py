@@ -38,6 +38,9 @@ MAX_QUOTE_CHARS = 600
 # How much of a section is quoted around its best sentence: more from the best document.
 FIRST_QUOTE_CHARS = 450
 QUOTE_CHARS = 300
+# A paragraph that opens with a bold term ("**Soft close.** The period state…"): a new entry
+# of a glossary or FAQ, which a quote of the entry before it does not run into.
+_NEW_ENTRY = re.compile(r"\*\*[^*\n]{1,80}(?:[.:]\*\*|\*\*[.:])")
 # A sentence that leans on the one before it.
 _REFERS_BACK = re.compile(r"(?:This|That|These|Those|It|They|Then|So|Otherwise|However)\b")
 MAX_SUGGESTIONS = 3
@@ -358,6 +361,8 @@ class ExtractiveAnswerer:
                 break  # the quote ends with the table
             if size + len(following) > limit:
                 break
+            if _NEW_ENTRY.match(following) and not leads_on:
+                break
             if _is_block(following) and not leads_on and not _is_block(units[picked[-1]]):
                 break
             picked.append(index)
@@ -366,6 +371,8 @@ class ExtractiveAnswerer:
         # At the end of its section, the sentences before it say what it is about.
         while picked[0] > 0 and not _is_block(units[picked[0] - 1]):
             if _is_block(units[picked[0]]) or size + len(units[picked[0] - 1]) > budget:
+                break
+            if _NEW_ENTRY.match(units[picked[0]]):
                 break
             picked.insert(0, picked[0] - 1)
             size += len(units[picked[0]]) + 1
