@@ -131,6 +131,12 @@ class Metrics:
             "Answers given extractively instead of by the language model, by reason.",
             (*llm, "reason"),
         )
+        self.llm_rewrites_total = self._counter(
+            "llm_rewrites_total",
+            "Questions whose search was run again with the words the language model gave for "
+            "them, by outcome (searched, no_words, failed).",
+            (*llm, "outcome"),
+        )
         self.llm_tokens_total = self._counter(
             "llm_tokens_total",
             "Tokens sent to (input) and received from (output) the language model.",

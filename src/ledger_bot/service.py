@@ -26,7 +26,7 @@ from ledger_bot.answering.base import (
     user_turns,
 )
 from ledger_bot.answering.extractive import ExtractiveAnswerer
-from ledger_bot.answering.llm import LLMAnswerer, Spending
+from ledger_bot.answering.llm import LLMAnswerer, SearchAgain, Spending
 from ledger_bot.answering.providers import build_provider
 from ledger_bot.answering.resilience import parse_prices
 from ledger_bot.documents import Answer, SearchHit
@@ -455,6 +455,14 @@ def build_answerer(
             daily_cap=settings.llm_daily_budget_usd,
             user_daily_cap=settings.llm_user_daily_budget_usd,
         )
+    search_again = None
+    if settings.llm_rewrite_below > 0:
+        search_again = SearchAgain(
+            knowledge_base,
+            settings.search_limit * PASSAGES_PER_LIMIT,
+            extractive.support,
+            settings.llm_rewrite_below,
+        )
     return LLMAnswerer(
         provider,
         extractive,
@@ -462,6 +470,7 @@ def build_answerer(
         metrics or Metrics(),
         prices=parse_prices(settings.llm_prices),
         spending=spending,
+        search_again=search_again,
     )
 
 

@@ -352,6 +352,16 @@ class Settings(BaseSettings):
     llm_history_tokens: int = Field(
         default=1000, ge=0, le=100_000, description="Token budget of the conversation so far."
     )
+    llm_rewrite_below: float = Field(
+        default=0.33,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "When the passages found carry less than this share of a question's weighted terms "
+            "(the extractive answerer's support), the language model first names the words the "
+            "documents likely use for it and search runs again with them; 0 turns it off."
+        ),
+    )
     llm_breaker_failures: int = Field(
         default=3,
         ge=1,

@@ -245,21 +245,10 @@ class ExtractiveAnswerer:
         follow-up ("and how do I undo it?") is read in the light of what came before.
         """
         tr = translator(language)
-        terms = analyze_unique([question])
-        if not terms or not passages:
+        weighed = self._weigh(question, history)
+        if weighed is None or not passages:
             return self._not_found(passages, tr)
-        context_terms = [t for t in analyze_unique(history[-HISTORY_TURNS:]) if t not in terms]
-        weights = self._retriever.term_weights(terms + context_terms)
-        for term in context_terms:
-            weights[term] *= HISTORY_WEIGHT
-        # A group of the team's synonyms that the question names stands in for the words
-        # that name it, with their weight: a passage holding any member of the group holds
-        # them ("freeze" is found in "close the account").
-        matches = self._retriever.synonyms().match(weights)
-        for match in matches:
-            weight = sum(weights.pop(term, 0.0) for term in match.replaces)
-            if weight > 0:
-                weights[match.group.term] = weight
+        weights, matches = weighed
         total = sum(weights.values()) or 1.0
         groups = group_by_source(passages, PASSAGES_PER_SOURCE)
         scored = [self._score(group, weights, total, matches) for group in groups]
@@ -296,6 +285,41 @@ class ExtractiveAnswerer:
             quotes.append(quote)
             covered |= quote.terms
         return self._compose(quotes, tr)
+
+    def support(
+        self, question: str, passages: Sequence[SearchHit], history: Sequence[str] = ()
+    ) -> float:
+        """How much of ``question``'s weight the best document of ``passages`` carries, from
+        0 to 1: what :meth:`compose` answers from when it reaches ``min_support``."""
+        weighed = self._weigh(question, history)
+        if weighed is None or not passages:
+            return 0.0
+        weights, matches = weighed
+        total = sum(weights.values()) or 1.0
+        groups = group_by_source(passages, PASSAGES_PER_SOURCE)
+        return max(self._score(group, weights, total, matches).support for group in groups)
+
+    def _weigh(
+        self, question: str, history: Sequence[str]
+    ) -> tuple[dict[str, float], list[SynonymMatch]] | None:
+        """The weight of each term of ``question`` (and, at half weight, of the earlier turns),
+        with the synonym groups it names; None when it has no term to search for."""
+        terms = analyze_unique([question])
+        if not terms:
+            return None
+        context_terms = [t for t in analyze_unique(history[-HISTORY_TURNS:]) if t not in terms]
+        weights = self._retriever.term_weights(terms + context_terms)
+        for term in context_terms:
+            weights[term] *= HISTORY_WEIGHT
+        # A group of the team's synonyms that the question names stands in for the words
+        # that name it, with their weight: a passage holding any member of the group holds
+        # them ("freeze" is found in "close the account").
+        matches = self._retriever.synonyms().match(weights)
+        for match in matches:
+            weight = sum(weights.pop(term, 0.0) for term in match.replaces)
+            if weight > 0:
+                weights[match.group.term] = weight
+        return weights, matches
 
     def _score(
         self,

@@ -7,6 +7,11 @@ provider; the first words must arrive within ``llm_first_token_timeout`` and the
 within ``llm_timeout``, else (or on any provider error) the extractive answer goes out with a
 one-line note saying why. The model's citations are checked against the documents it was
 given; an answer without a valid citation is reported as not found.
+
+When the passages found carry little of the question (the extractive answerer's support is
+below ``llm_rewrite_below``), the asker probably used other words than the documents: the
+model is first asked for the documents' words for the question, and the passages of a second
+search with them are fused with the first ones before the answer is asked for.
 """
 
 from __future__ import annotations
@@ -14,18 +19,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ledger_bot import messages
 from ledger_bot.answering.base import AnswerContext, Answerer, History, as_turns, user_turns
 from ledger_bot.answering.citations import check_citations
-from ledger_bot.answering.prompt import Prompt, PromptDocument, build_prompt
+from ledger_bot.answering.prompt import (
+    Prompt,
+    PromptDocument,
+    build_prompt,
+    build_search_prompt,
+    parse_search_words,
+)
 from ledger_bot.answering.providers import ChatProvider, Completion, ProviderError
 from ledger_bot.answering.resilience import CircuitBreaker, Price, price_of
 from ledger_bot.documents import Answer, SearchHit, Usage
 from ledger_bot.i18n import translate
+from ledger_bot.knowledge_base import Retriever
 from ledger_bot.metrics import Metrics
 from ledger_bot.redaction import redact
 from ledger_bot.settings import Settings
@@ -95,6 +107,31 @@ class _Streamer:
             self._sink(redact("".join(self._parts)))
 
 
+@dataclass(frozen=True, slots=True)
+class SearchAgain:
+    """What searching again with the model's words needs: the knowledge base, how many
+    passages to take, how to measure the support of the first ones, and below which support
+    to search again (see :meth:`LLMAnswerer.answer`)."""
+
+    retriever: Retriever
+    limit: int
+    support: Callable[[str, Sequence[SearchHit], Sequence[str]], float]
+    below: float
+
+
+def fuse(first: Sequence[SearchHit], second: Sequence[SearchHit], limit: int) -> list[SearchHit]:
+    """The hits of two searches in one ranking, by reciprocal rank (k = 60): a chunk both
+    found comes first, and what only one found keeps its place among the rest."""
+    scores: dict[int, float] = {}
+    hits: dict[int, SearchHit] = {}
+    for ranking in (first, second):
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (60 + rank)
+            hits.setdefault(hit.chunk_id, hit)
+    order = sorted(scores, key=lambda chunk: -scores[chunk])  # stable: first search wins ties
+    return [hits[chunk] for chunk in order[:limit]]
+
+
 class LLMAnswerer:
     mode = "llm"
 
@@ -108,6 +145,7 @@ class LLMAnswerer:
         prices: Mapping[str, Price],
         breaker: CircuitBreaker | None = None,
         spending: Spending | None = None,
+        search_again: SearchAgain | None = None,
     ) -> None:
         self.provider = provider
         self._fallback = fallback
@@ -118,6 +156,7 @@ class LLMAnswerer:
             settings.llm_breaker_failures, settings.llm_breaker_cooldown
         )
         self._spending = spending
+        self._search_again = search_again
         self._labels = {"provider": provider.name, "model": provider.model}
 
     async def answer(
@@ -132,6 +171,14 @@ class LLMAnswerer:
             return await self._fall_back("circuit_open", question, passages, history, context)
         if self._spending is not None and await self._over_cap(asker):
             return await self._fall_back("budget", question, passages, history, context)
+        searched = Usage(self.provider.name, self.provider.model, 0, 0, 0.0)
+        if self._search_again is not None:
+            try:
+                passages, searched = await self._with_model_words(
+                    self._search_again, question, passages, history, asker
+                )
+            except ProviderError as exc:
+                return await self._failed(exc, question, passages, history, context)
         prompt = build_prompt(
             redact(question),
             passages,
@@ -149,25 +196,100 @@ class LLMAnswerer:
             if not isinstance(exc, ProviderError):  # a bug or an SDK surprise: still fall back
                 log.exception("language model call failed unexpectedly")
                 exc = ProviderError("error", f"{type(exc).__name__}: {exc}")
-            self.breaker.failed()
-            self._metrics.llm_requests_total.labels(**self._labels, outcome="error").inc()
-            self._metrics.llm_errors_total.labels(**self._labels, reason=exc.reason).inc()
-            log.warning("language model failed: %s", exc, extra={"reason": exc.reason})
-            return await self._fall_back(exc.reason, question, passages, history, context)
+            return await self._failed(exc, question, passages, history, context)
         self.breaker.succeeded()
         self._metrics.llm_requests_total.labels(**self._labels, outcome="ok").inc()
         first = streamer.first_at - started if streamer.first_at is not None else None
         if first is not None:
             self._metrics.llm_time_to_first_token_seconds.labels(**self._labels).observe(first)
         usage = self._account(completion, first)
-        if self._spending is not None:
-            try:
-                await self._spending.add(asker, usage.cost_usd)
-            except Exception:
-                log.exception("could not record the model's cost")
+        await self._spend(asker, usage.cost_usd)
+        if searched.input_tokens or searched.output_tokens:  # the answer's usage: both calls
+            usage = replace(
+                usage,
+                input_tokens=usage.input_tokens + searched.input_tokens,
+                output_tokens=usage.output_tokens + searched.output_tokens,
+                cost_usd=usage.cost_usd + searched.cost_usd,
+            )
         return await self._grounded(
             completion, prompt.documents, usage, question, passages, context
         )
+
+    async def _with_model_words(
+        self,
+        again: SearchAgain,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: History,
+        asker: str | None,
+    ) -> tuple[Sequence[SearchHit], Usage]:
+        """``passages``, or, when they carry too little of the question, the same fused with
+        those of a search for the words the model gives for it ("freeze an account" ->
+        "close account closing_debit"), and what asking for the words cost. Raises
+        ProviderError when the model fails; then the answer falls back at once rather than
+        wait for a second failure."""
+        none = Usage(self.provider.name, self.provider.model, 0, 0, 0.0)
+        earlier = user_turns(history)
+        support = await asyncio.to_thread(again.support, question, passages, earlier)
+        if support >= again.below:
+            return passages, none
+        prompt = build_search_prompt(
+            redact(question),
+            [(turn.role, redact(turn.text)) for turn in as_turns(history)],
+            history_tokens=self._settings.llm_history_tokens,
+        )
+        labels = self._labels
+        try:
+            completion = await asyncio.wait_for(
+                self.provider.complete(prompt, lambda _: None),
+                self._settings.llm_first_token_timeout,
+            )
+        except TimeoutError:
+            self._metrics.llm_rewrites_total.labels(**labels, outcome="failed").inc()
+            timeout = self._settings.llm_first_token_timeout
+            raise ProviderError("timeout", f"no search words within {timeout:g} s") from None
+        except ProviderError as exc:
+            self._metrics.llm_rewrites_total.labels(**labels, outcome="failed").inc()
+            if exc.reason != "bad_reply":
+                raise
+            # An empty or unreadable reply, from a model that answers: search as it is.
+            self._metrics.llm_requests_total.labels(**labels, outcome="error").inc()
+            self._metrics.llm_errors_total.labels(**labels, reason=exc.reason).inc()
+            return passages, none
+        self._metrics.llm_requests_total.labels(**labels, outcome="ok").inc()
+        usage = self._account(completion, None)
+        await self._spend(asker, usage.cost_usd)
+        words = parse_search_words(redact(completion.text))
+        if not words:
+            self._metrics.llm_rewrites_total.labels(**labels, outcome="no_words").inc()
+            return passages, usage
+        # The asker's words were searched already: this search is the documents' words only.
+        more = await asyncio.to_thread(again.retriever.search, words, again.limit)
+        self._metrics.llm_rewrites_total.labels(**labels, outcome="searched").inc()
+        log.info("searched again with the model's words", extra={"support": round(support, 3)})
+        return fuse(passages, more, max(again.limit, len(passages))), usage
+
+    async def _failed(
+        self,
+        exc: ProviderError,
+        question: str,
+        passages: Sequence[SearchHit],
+        history: History,
+        context: AnswerContext | None,
+    ) -> Answer:
+        self.breaker.failed()
+        self._metrics.llm_requests_total.labels(**self._labels, outcome="error").inc()
+        self._metrics.llm_errors_total.labels(**self._labels, reason=exc.reason).inc()
+        log.warning("language model failed: %s", exc, extra={"reason": exc.reason})
+        return await self._fall_back(exc.reason, question, passages, history, context)
+
+    async def _spend(self, asker: str | None, cost: float) -> None:
+        if self._spending is None:
+            return
+        try:
+            await self._spending.add(asker, cost)
+        except Exception:
+            log.exception("could not record the model's cost")
 
     async def _over_cap(self, asker: str | None) -> bool:
         assert self._spending is not None
