@@ -40,9 +40,19 @@ from ledger_bot.state import SqliteStateStore  # noqa: E402
 
 TARGET_SECONDS = 5.0
 ANSWER = "Post a reversing entry with the reversal endpoint [1]. Reuse the idempotency key [1]."
+WORDS = "reversal reversing entry on-call escalation page local development"
+# Questions in other words than the sample documents': their passages carry too little of
+# them, so the model is first asked for the documents' words (LEDGER_BOT_LLM_REWRITE_BELOW).
+OTHER_WORDS = [
+    "How do I nuke a bogus booking?",
+    "who do I ping when stuff is on fire at 3am?",
+    "is there a sandbox to play with?",
+]
 
 
-def healthy(_: RecordedRequest) -> Scripted:
+def healthy(request: RecordedRequest) -> Scripted:
+    if "search words" in json.dumps(request.json):  # asked for the documents' words first
+        return Reply(WORDS, first_token_delay=0.3, input_tokens=120, output_tokens=12)
     return Reply(ANSWER, first_token_delay=0.3, chunk_delay=0.05, input_tokens=900)
 
 
@@ -58,21 +68,26 @@ def rate_limited(_: RecordedRequest) -> Scripted:
     return Fault(429, retry_after=1)
 
 
-SCENARIOS: list[tuple[str, Callable[[RecordedRequest], Scripted]]] = [
-    ("healthy model (first words after 0.3 s)", healthy),
-    ("model stalls (no first words)", stalled),
-    ("model answers 503 (retried, then breaker)", failing),
-    ("model answers 429 Retry-After 1 s", rate_limited),
-]
-
-
 def questions() -> list[str]:
     items = [json.loads(line) for line in (REPO / "tests/data/sample_eval.jsonl").open()]
     return [item["question"] for item in items if item.get("answerable") and "question" in item]
 
 
+def other_words() -> list[str]:
+    return OTHER_WORDS
+
+
+SCENARIOS: list[tuple[str, Callable[[RecordedRequest], Scripted], Callable[[], list[str]]]] = [
+    ("healthy model (first words after 0.3 s)", healthy, questions),
+    ("healthy model, questions in other words (searched again)", healthy, other_words),
+    ("model stalls (no first words)", stalled, questions),
+    ("model answers 503 (retried, then breaker)", failing, questions),
+    ("model answers 429 Retry-After 1 s", rate_limited, questions),
+]
+
+
 async def run(
-    scenario: Callable[[RecordedRequest], Scripted], n: int, db: Path
+    scenario: Callable[[RecordedRequest], Scripted], asked: list[str], n: int, db: Path
 ) -> list[tuple[float, str]]:
     async with FakeOpenAI() as server:
         server.responder = scenario
@@ -95,7 +110,7 @@ async def run(
             service = LedgerBotService(settings, kb, answerer, state=state, metrics=metrics)
             results = []
             try:
-                for question in (questions() * n)[:n]:
+                for question in (asked * n)[:n]:
                     started = time.perf_counter()
                     outcome = await service.handle(
                         QuestionRequest(
@@ -147,8 +162,8 @@ async def main() -> None:
             f"| p95 ≤ {TARGET_SECONDS:g} s |"
         )
         print("|---|---|---|---|---|---|---|")
-        for name, scenario in SCENARIOS:
-            results = await run(scenario, args.questions, db)
+        for name, scenario, asked in SCENARIOS:
+            results = await run(scenario, asked(), args.questions, db)
             times = [seconds for seconds, _ in results]
             kinds = ", ".join(
                 f"{kind} {count}" for kind, count in Counter(k for _, k in results).most_common()
