@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ledger_bot.answering.llm import fuse
 from ledger_bot.answering.prompt import build_search_prompt, parse_search_words
 from ledger_bot.documents import SearchHit
+from ledger_bot.errors import KnowledgeBaseError
 from ledger_bot.knowledge_base import SqliteKnowledgeBase
 from tests.fake_llm import FakeLLMServer, Fault, Reply, Stall
 from tests.llm.conftest import MakeAnswerer, counted
@@ -136,3 +139,21 @@ async def test_a_threshold_of_zero_never_searches_again(
     answerer = await make_answerer(llm_rewrite_below=0)
     await answerer.answer(SLANG, passages(sample_db, SLANG))
     assert len(provider_server.requests) == 1
+
+
+class _BrokenIndex:
+    """A knowledge base whose search fails, as a corrupt file would."""
+
+    def search(self, query: str, limit: int = 5, source_prefix: str | None = None) -> list[Any]:
+        raise KnowledgeBaseError("knowledge base is corrupt")
+
+
+async def test_a_failing_second_search_falls_back_instead_of_failing_the_question(
+    provider_server: FakeLLMServer, make_answerer: MakeAnswerer, sample_db: Path
+) -> None:
+    provider_server.enqueue(Reply("reverse reversal"))
+    answerer = await make_answerer()
+    assert answerer.search_again is not None
+    answerer.search_again = replace(answerer.search_again, retriever=_BrokenIndex())  # type: ignore[arg-type]
+    answer = await answerer.answer(SLANG, passages(sample_db, SLANG))
+    assert (answer.mode, answer.fallback_reason) == ("extractive", "error")

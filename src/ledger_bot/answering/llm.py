@@ -156,7 +156,7 @@ class LLMAnswerer:
             settings.llm_breaker_failures, settings.llm_breaker_cooldown
         )
         self._spending = spending
-        self._search_again = search_again
+        self.search_again = search_again
         self._labels = {"provider": provider.name, "model": provider.model}
 
     async def answer(
@@ -172,12 +172,15 @@ class LLMAnswerer:
         if self._spending is not None and await self._over_cap(asker):
             return await self._fall_back("budget", question, passages, history, context)
         searched = Usage(self.provider.name, self.provider.model, 0, 0, 0.0)
-        if self._search_again is not None:
+        if self.search_again is not None:
             try:
                 passages, searched = await self._with_model_words(
-                    self._search_again, question, passages, history, asker
+                    self.search_again, question, passages, history, asker
                 )
-            except ProviderError as exc:
+            except Exception as exc:
+                if not isinstance(exc, ProviderError):  # a bug, an SDK or search surprise
+                    log.exception("searching again with the model's words failed unexpectedly")
+                    exc = ProviderError("error", f"{type(exc).__name__}: {exc}")
                 return await self._failed(exc, question, passages, history, context)
         prompt = build_prompt(
             redact(question),
