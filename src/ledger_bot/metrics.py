@@ -104,6 +104,14 @@ class Metrics:
             "knowledge_base_last_index_timestamp_seconds",
             "Unix time at which a document in the knowledge base was last indexed.",
         )
+        self.canary_ok = self._gauge(
+            "canary_ok",
+            "1 when the canary question (LEDGER_BOT_CANARY_QUESTION) was last answered as "
+            "expected, 0 when not; absent without a canary.",
+        )
+        self.canary_duration_seconds = self._gauge(
+            "canary_duration_seconds", "Seconds the last asking of the canary question took."
+        )
         self.knowledge_base_sync_total = self._counter(
             "knowledge_base_sync_total",
             "Knowledge base syncs with the sources, by outcome (ok or failed).",

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from ledger_bot import __version__
 from ledger_bot.answering.llm import LLMAnswerer
+from ledger_bot.canary import Canary
 from ledger_bot.console import ConsoleAdapter
 from ledger_bot.errors import MissingExtra
 from ledger_bot.http_api import CheckResult, Readiness, build_http_app
@@ -188,6 +189,10 @@ class BotProcess:
             )
         self.adapters = {adapter.name: adapter for adapter in adapters}
         self._add_checks(readiness, service, sync, adapters)
+        canary = None
+        if settings.canary_question:
+            canary = Canary(settings, service.knowledge_base, service.metrics)
+            readiness.add("canary", canary.check)
         routes = [route for adapter in adapters for route in adapter.routes()]
         app = build_http_app(service.metrics, readiness, extra_routes=routes)
         config = uvicorn.Config(
@@ -220,6 +225,8 @@ class BotProcess:
                 await sync.sync_now()
             tasks.append(asyncio.create_task(sync.run(), name="sync"))
             tasks.append(asyncio.create_task(_purge_now_and_then(service), name="purge"))
+            if canary is not None:
+                tasks.append(asyncio.create_task(canary.run(), name="canary"))
             for adapter in adapters:
                 adapter_task = asyncio.create_task(adapter.run(), name=adapter.name)
                 adapter_task.add_done_callback(self._adapter_ended(adapter, len(adapters)))

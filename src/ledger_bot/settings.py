@@ -140,6 +140,21 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between checks of LEDGER_BOT_SOURCES for changed files (0: never).",
     )
+    canary_question: str | None = Field(
+        default=None,
+        description=(
+            "A question `serve` asks itself every LEDGER_BOT_CANARY_INTERVAL seconds with the "
+            "offline answerer; when it is not answered, /ready shows `canary` degraded and "
+            "ledger_bot_canary_ok is 0. Unset: no canary."
+        ),
+    )
+    canary_source: str | None = Field(
+        default=None,
+        description="Source id the canary's answer must cite (e.g. `runbooks/on-call.md`).",
+    )
+    canary_interval: float = Field(
+        default=60.0, ge=5, description="Seconds between two askings of the canary question."
+    )
     shutdown_grace: float = Field(
         default=20.0,
         ge=0,
@@ -489,6 +504,15 @@ class Settings(BaseSettings):
 
         parse_prices(value)
         return value
+
+    @model_validator(mode="after")
+    def _question_for_canary_source(self) -> Settings:
+        if self.canary_source and not self.canary_question:
+            raise ValueError(
+                "LEDGER_BOT_CANARY_QUESTION: set the question whose answer must cite "
+                f"LEDGER_BOT_CANARY_SOURCE={self.canary_source}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _model_for_provider(self) -> Settings:

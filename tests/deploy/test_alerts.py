@@ -42,6 +42,7 @@ def test_rules_alert_on_each_failure_the_bot_can_show() -> None:
         "LedgerBotNoAnswers",
         "LedgerBotLLMFallbacksHigh",
         "LedgerBotKnowledgeBaseStale",
+        "LedgerBotCanaryFailing",
         "LedgerBotReadinessFlapping",
         "LedgerBotSlackAPIErrors",
         "LedgerBotStateStoreErrors",
