@@ -245,13 +245,10 @@ class ExtractiveAnswerer:
         follow-up ("and how do I undo it?") is read in the light of what came before.
         """
         tr = translator(language)
-        weighed = self._weigh(question, history)
-        if weighed is None or not passages:
+        documents = self._documents(question, passages, history)
+        if documents is None:
             return self._not_found(passages, tr)
-        weights, matches = weighed
-        total = sum(weights.values()) or 1.0
-        groups = group_by_source(passages, PASSAGES_PER_SOURCE)
-        scored = [self._score(group, weights, total, matches) for group in groups]
+        weights, scored = documents
         best_support = max(item.support for item in scored)
         if best_support < self._min_support:
             return self._not_found(passages, tr)
@@ -291,13 +288,21 @@ class ExtractiveAnswerer:
     ) -> float:
         """How much of ``question``'s weight the best document of ``passages`` carries, from
         0 to 1: what :meth:`compose` answers from when it reaches ``min_support``."""
+        documents = self._documents(question, passages, history)
+        return 0.0 if documents is None else max(item.support for item in documents[1])
+
+    def _documents(
+        self, question: str, passages: Sequence[SearchHit], history: Sequence[str]
+    ) -> tuple[dict[str, float], list[_Scored]] | None:
+        """The weight of each term of the question, and each document of ``passages`` (in
+        retrieval order) scored against them; None when there is nothing to weigh."""
         weighed = self._weigh(question, history)
         if weighed is None or not passages:
-            return 0.0
+            return None
         weights, matches = weighed
         total = sum(weights.values()) or 1.0
         groups = group_by_source(passages, PASSAGES_PER_SOURCE)
-        return max(self._score(group, weights, total, matches).support for group in groups)
+        return weights, [self._score(group, weights, total, matches) for group in groups]
 
     def _weigh(
         self, question: str, history: Sequence[str]

@@ -171,7 +171,7 @@ class LLMAnswerer:
             return await self._fall_back("circuit_open", question, passages, history, context)
         if self._spending is not None and await self._over_cap(asker):
             return await self._fall_back("budget", question, passages, history, context)
-        searched = Usage(self.provider.name, self.provider.model, 0, 0, 0.0)
+        searched: Usage | None = None  # what asking for the documents' words cost
         if self.search_again is not None:
             try:
                 passages, searched = await self._with_model_words(
@@ -207,7 +207,7 @@ class LLMAnswerer:
             self._metrics.llm_time_to_first_token_seconds.labels(**self._labels).observe(first)
         usage = self._account(completion, first)
         await self._spend(asker, usage.cost_usd)
-        if searched.input_tokens or searched.output_tokens:  # the answer's usage: both calls
+        if searched is not None:  # the answer's usage: both calls
             usage = replace(
                 usage,
                 input_tokens=usage.input_tokens + searched.input_tokens,
@@ -225,17 +225,17 @@ class LLMAnswerer:
         passages: Sequence[SearchHit],
         history: History,
         asker: str | None,
-    ) -> tuple[Sequence[SearchHit], Usage]:
+    ) -> tuple[Sequence[SearchHit], Usage | None]:
         """``passages``, or, when they carry too little of the question, the same fused with
         those of a search for the words the model gives for it ("freeze an account" ->
-        "close account closing_debit"), and what asking for the words cost. Raises
+        "close account closing_debit"), and what asking for the words cost (None when the
+        model was not asked or its reply could not be read). Raises
         ProviderError when the model fails; then the answer falls back at once rather than
         wait for a second failure."""
-        none = Usage(self.provider.name, self.provider.model, 0, 0, 0.0)
         earlier = user_turns(history)
         support = await asyncio.to_thread(again.support, question, passages, earlier)
         if support >= again.below:
-            return passages, none
+            return passages, None
         prompt = build_search_prompt(
             redact(question),
             [(turn.role, redact(turn.text)) for turn in as_turns(history)],
@@ -258,7 +258,7 @@ class LLMAnswerer:
             # An empty or unreadable reply, from a model that answers: search as it is.
             self._metrics.llm_requests_total.labels(**labels, outcome="error").inc()
             self._metrics.llm_errors_total.labels(**labels, reason=exc.reason).inc()
-            return passages, none
+            return passages, None
         self._metrics.llm_requests_total.labels(**labels, outcome="ok").inc()
         usage = self._account(completion, None)
         await self._spend(asker, usage.cost_usd)

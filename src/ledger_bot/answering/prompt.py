@@ -121,6 +121,15 @@ def _render_documents(documents: Sequence[PromptDocument], fence: str) -> str:
     return "\n".join(parts)
 
 
+def _render_conversation(turns: Sequence[tuple[str, str]], fence: str) -> str:
+    lines = [f"<conversation-{fence}>"]
+    for role, text in turns:
+        speaker = "asker" if role == "user" else "you"
+        lines.append(f'<turn-{fence} speaker="{speaker}">{_defuse(text, fence)}</turn-{fence}>')
+    lines.append(f"</conversation-{fence}>")
+    return "\n".join(lines)
+
+
 def trim_history(history: Sequence[tuple[str, str]], budget_tokens: int) -> list[tuple[str, str]]:
     """The most recent turns that fit in ``budget_tokens``, oldest first."""
     kept: list[tuple[str, str]] = []
@@ -154,12 +163,7 @@ def build_prompt(
     turns = trim_history(history, history_tokens)
     sections = [_render_documents(documents, fence)]
     if turns:
-        lines = [f"<conversation-{fence}>"]
-        for role, text in turns:
-            speaker = "asker" if role == "user" else "you"
-            lines.append(f'<turn-{fence} speaker="{speaker}">{_defuse(text, fence)}</turn-{fence}>')
-        lines.append(f"</conversation-{fence}>")
-        sections.append("\n".join(lines))
+        sections.append(_render_conversation(turns, fence))
     sections.append(f"<question-{fence}>{_defuse(question, fence)}</question-{fence}>")
     sections.append(
         "Answer the question from the documents above, citing them by number. If they do not "
@@ -199,15 +203,10 @@ def build_search_prompt(
     """The prompt asking for the documentation's words for ``question``, a follow-up to the
     ``(role, text)`` turns of ``history`` (trimmed to ``history_tokens``)."""
     fence = fence or secrets.token_hex(6)
-    sections = []
+    sections: list[str] = []
     turns = trim_history(history, history_tokens)
     if turns:
-        lines = [f"<conversation-{fence}>"]
-        for role, text in turns:
-            speaker = "asker" if role == "user" else "you"
-            lines.append(f'<turn-{fence} speaker="{speaker}">{_defuse(text, fence)}</turn-{fence}>')
-        lines.append(f"</conversation-{fence}>")
-        sections.append("\n".join(lines))
+        sections.append(_render_conversation(turns, fence))
     sections.append(f"<question-{fence}>{_defuse(question, fence)}</question-{fence}>")
     sections.append("Reply with the search words only.")
     return Prompt(
