@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.slack.conftest import ALICE, GENERAL, SIGNING_SECRET, StartBot
+from tests.slack.conftest import ALICE, GENERAL, SIGNING_SECRET, RunningBot, StartBot
 from tests.slack.test_robustness import REVERSALS_LINK, mention, wait_until
 from tests.slack.test_surfaces import answer_in_thread, section_text
 from tests.slack_emulator import SlackEmulator, encode_request, post_to_app
@@ -103,19 +103,25 @@ async def test_request_without_signature_headers_is_refused_with_401(
     assert (response.status_code, response.text) == (401, INVALID)
 
 
-async def test_request_with_a_timestamp_that_is_not_a_number_is_refused_with_401(
-    slack: SlackEmulator, start_bot: StartBot
-) -> None:
-    bot = await start_bot(mode="http")
+async def post_with_headers(
+    slack: SlackEmulator, bot: RunningBot, timestamp: str | bytes, signature: str | bytes
+) -> httpx.Response:
+    """A mention posted to the bot with these signature headers (bytes are sent as they are)."""
     _, app_mention = mention(slack)
     data, content_type = encode_request(app_mention, "event")
     headers = {
         "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": "yesterday",
-        "X-Slack-Signature": "v0=00",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
     }
     async with httpx.AsyncClient() as client:
-        response = await client.post(bot.events_url, content=data, headers=headers)
+        return await client.post(bot.events_url, content=data, headers=headers)
+
+
+async def test_request_with_a_timestamp_that_is_not_a_number_is_refused_with_401(
+    slack: SlackEmulator, start_bot: StartBot
+) -> None:
+    response = await post_with_headers(slack, await start_bot(mode="http"), "yesterday", "v0=00")
     assert (response.status_code, response.text) == (401, INVALID)
 
 
@@ -200,32 +206,16 @@ async def test_ready_shows_the_slack_adapter_ok_in_http_mode(
 async def test_request_with_a_superscript_digit_timestamp_is_refused_with_401(
     slack: SlackEmulator, start_bot: StartBot
 ) -> None:
-    bot = await start_bot(mode="http")
-    _, app_mention = mention(slack)
-    data, content_type = encode_request(app_mention, "event")
-    headers = {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": b"\xb2",  # "²": str.isdigit() says yes, int() no
-        "X-Slack-Signature": "v0=00",
-    }
-    async with httpx.AsyncClient() as client:
-        response = await client.post(bot.events_url, content=data, headers=headers)
+    # "²": str.isdigit() says yes, int() no
+    response = await post_with_headers(slack, await start_bot(mode="http"), b"\xb2", "v0=00")
     assert (response.status_code, response.text) == (401, INVALID)
 
 
 async def test_request_with_a_signature_that_is_not_ascii_is_refused_with_401(
     slack: SlackEmulator, start_bot: StartBot
 ) -> None:
-    bot = await start_bot(mode="http")
-    _, app_mention = mention(slack)
-    data, content_type = encode_request(app_mention, "event")
-    headers = {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": str(int(time.time())),
-        "X-Slack-Signature": b"v0=\xe9",
-    }
-    async with httpx.AsyncClient() as client:
-        response = await client.post(bot.events_url, content=data, headers=headers)
+    timestamp = str(int(time.time()))
+    response = await post_with_headers(slack, await start_bot(mode="http"), timestamp, b"v0=\xe9")
     assert (response.status_code, response.text) == (401, INVALID)
 
 
